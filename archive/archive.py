@@ -1,0 +1,447 @@
+"""The Archive: the one library object behind the CLI and the HTTP API.
+
+    >>> archive = Archive("~/news")
+    >>> archive.ingest(["seeds/"]).summary()
+    >>> archive.search("talks on US troops leaving Iraq", limit=5)
+
+Writes go to SQLite first (the source of truth), then to the in-memory FAISS index, then to the
+FAISS file. Any reader that finds the FAISS view behind the database's generation catches up
+from the database before answering, so a killed process or a second writer never yields stale
+or wrong rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import default_data_dir
+from .dates import DateError, normalise_date
+from .filters import Filters, parse_where
+from .models import Article, IngestReport, InputError
+from .passages import PassagePolicy, make_passages
+from .search import Searcher, SearchRequest, SearchResponse
+from .store import ArticleWrite, PassageRow, Store
+from .urls import normalise_url
+
+ProgressCallback = Callable[[int, int], None]  # (articles read, passages embedded)
+BATCH_ARTICLES = 64
+
+
+class ArchiveError(RuntimeError):
+    """The archive cannot do what was asked (e.g. it was built with another model)."""
+
+
+class Archive:
+    """A news archive in one folder: `archive.db` (SQLite) and `vectors.faiss` (FAISS)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        model: str | None = None,
+        *,
+        embedder: Any = None,
+        policy: PassagePolicy | None = None,
+    ) -> None:
+        self.path = Path(path).expanduser() if path else default_data_dir()
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.path / "archive.db")
+        self.index_path = self.path / "vectors.faiss"
+        self._model_path = model
+        self._embedder = embedder
+        self._policy = policy
+        self._index = None
+        self._index_generation: int | None = None
+        self._max_id = -1
+        self._dirty = False  # in-memory index newer than the FAISS file
+        self._lock = threading.RLock()
+
+    # -- components, loaded on first use ---------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from ..index.embedding import Embedder
+
+            self._embedder = Embedder(self._model_path)
+        return self._embedder
+
+    @property
+    def policy(self) -> PassagePolicy:
+        if self._policy is None:
+            self._policy = PassagePolicy(max_tokens=self.embedder.max_tokens)
+        return self._policy
+
+    def model_fingerprint(self) -> str:
+        """Identity of the model's weights, so vectors of two models are never mixed."""
+        embedder = self.embedder
+        digest = hashlib.sha256(str(embedder.dimension).encode())
+        root = getattr(embedder, "path", None)
+        if root is not None:
+            for name in ("config.json", "modules.json", "sentence_bert_config.json"):
+                if (root / name).exists():
+                    digest.update((root / name).read_bytes())
+            for weights in sorted(root.glob("*.safetensors")) + sorted(root.glob("*.bin")):
+                digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+        else:
+            digest.update(getattr(embedder, "name", "custom").encode())
+        return digest.hexdigest()[:16]
+
+    def check_model(self, *, claim: bool = False) -> None:
+        """Refuse to mix vectors from two models in one archive."""
+        stored = self.store.get_meta("model_fingerprint")
+        current = self.model_fingerprint()
+        if stored is None:
+            if claim:
+                with self.store.lock, self.store.db.conn:
+                    self.store._set_meta("model_fingerprint", current)
+                    self.store._set_meta("model_name", str(getattr(self.embedder, "name", "")))
+                    self.store._set_meta("dimension", str(self.embedder.dimension))
+            return
+        if stored != current:
+            name = self.store.get_meta("model_name", "another model")
+            raise ArchiveError(
+                f"{self.path}: archive was built with model {name!r}, not the configured one; "
+                "set NEWSARCHIVE_MODEL to that model, or run `newsarchive reindex --reembed`"
+            )
+
+    @property
+    def dimension(self) -> int:
+        stored = self.store.get_meta("dimension")
+        return int(stored) if stored else int(self.embedder.dimension)
+
+    @property
+    def index(self):
+        """The FAISS view, loaded on first use and caught up with the database."""
+        with self._lock:
+            if self._index is None:
+                from ..index.vectors import VectorIndex
+
+                self._index, self._index_generation = VectorIndex.load(
+                    self.index_path, self.dimension
+                )
+                ids = self._index.ids()
+                self._max_id = int(ids.max()) if len(ids) else -1
+                if self._index_generation is None and len(self._index) == 0:
+                    self._index_generation = 0
+            self.sync_index()
+            return self._index
+
+    def sync_index(self) -> dict[str, int]:
+        """Bring the FAISS view up to the database's generation; returns what changed."""
+        with self._lock:
+            if self._index is None:
+                _ = self.index
+                return {"added": 0, "removed": 0}
+            current = self.store.generation()
+            if self._index_generation == current:
+                return {"added": 0, "removed": 0}
+            if self._index_generation is None:
+                removed, added = self._full_diff()
+            else:
+                removed, added = self.store.changes_since(self._index_generation, self._max_id)
+            self._index.remove(removed)
+            for start in range(0, len(added), 10000):
+                chunk = added[start : start + 10000]
+                self._index.add(chunk, self.store.vectors_for(chunk, self._index.dimension))
+            if len(added):
+                self._max_id = max(self._max_id, int(added.max()))
+            self._index_generation = current
+            if len(added) or len(removed):
+                self._dirty = True
+            return {"added": int(len(added)), "removed": int(len(removed))}
+
+    def _full_diff(self) -> tuple[np.ndarray, np.ndarray]:
+        """Compare every id: used when the FAISS file's generation is unknown."""
+        in_db = self.store.passage_ids()
+        in_index = self._index.ids()
+        return np.setdiff1d(in_index, in_db), np.setdiff1d(in_db, in_index)
+
+    def save_index(self) -> None:
+        """Write the FAISS file if the in-memory view has changes it lacks."""
+        with self._lock:
+            if self._index is not None and self._dirty and self._index_generation is not None:
+                self._index.save(self.index_path, self._index_generation)
+                self._dirty = False
+
+    def _apply(
+        self, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray, before: int | None
+    ) -> None:
+        """Mirror a committed write in the FAISS view (or mark it for catch-up)."""
+        with self._lock:
+            if self._index is None:
+                return  # loaded lazily later, and caught up then
+            if before is not None and self.store.last_generation == before + 1:
+                self._index.remove(removed)
+                self._index.add(added, vectors)
+                if len(added):
+                    self._max_id = max(self._max_id, int(added.max()))
+                self._index_generation = self.store.last_generation
+                self._dirty = True
+            else:
+                self.sync_index()  # another process wrote in between: catch up from the database
+
+    # -- ingest ---------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        force: bool = False,
+        source: str | None = None,
+        keep_titles: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Read files, folders, URLs or '-' (stdin JSONL) and store what is new or changed."""
+        from .readers import iter_inputs
+
+        return self.ingest_articles(
+            iter_inputs([str(p) for p in paths]),
+            force=force,
+            source=source,
+            keep_titles=keep_titles,
+            progress=progress,
+        )
+
+    def ingest_articles(
+        self,
+        items: Iterable[Article | InputError | dict[str, Any]],
+        *,
+        force: bool = False,
+        source: str | None = None,
+        keep_titles: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Store articles incrementally: unchanged ones cost nothing, edited ones are replaced.
+
+        Bad items are recorded in `report.errors` and the rest still go in. Each batch is one
+        database transaction, so a killed run leaves whole articles only.
+        """
+        from .parsing import article_from_record
+
+        started = time.perf_counter()
+        report = IngestReport()
+        batch: dict[str, Article] = {}
+        self.check_model(claim=True)
+        for item in items:
+            if isinstance(item, dict):
+                try:
+                    item = article_from_record(
+                        item, f"article {report.articles + len(report.errors) + 1}"
+                    )
+                except InputError as exc:
+                    item = exc
+            if isinstance(item, InputError):
+                report.errors.append(str(item))
+                continue
+            article = self._prepare(item, report, source=source, keep_titles=keep_titles)
+            key = article.identity()
+            if key in batch:  # the same article twice in one batch: the later copy wins
+                self._ingest_batch(list(batch.values()), report, force, progress)
+                batch = {}
+            batch[key] = article
+            if len(batch) >= BATCH_ARTICLES:
+                self._ingest_batch(list(batch.values()), report, force, progress)
+                batch = {}
+        if batch:
+            self._ingest_batch(list(batch.values()), report, force, progress)
+        if report.new or report.changed or not self.index_path.exists():
+            _ = self.index  # load and catch up, so the FAISS file leaves this run current
+        self.save_index()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _prepare(
+        self, article: Article, report: IngestReport, *, source: str | None, keep_titles: bool
+    ) -> Article:
+        """Normalise metadata: ISO UTC dates (unparseable ones reported), clean URLs, source."""
+        if source:
+            article.source = source
+        if not keep_titles:
+            article.title = ""
+        article.url = normalise_url(article.url)
+        if article.date:
+            article.date_raw = article.date_raw or article.date
+            try:
+                article.date = normalise_date(article.date)
+            except DateError as exc:
+                where = article.origin or article.identity()
+                report.warnings.append(f"{where}: {exc}; stored without a date")
+                article.date = None
+        return article
+
+    def _ingest_batch(
+        self,
+        articles: list[Article],
+        report: IngestReport,
+        force: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        ids = [a.identity() for a in articles]
+        states = self.store.article_states(ids)
+        writes: list[ArticleWrite] = []
+        pending: list[tuple[ArticleWrite, list[str]]] = []
+        for article, article_id in zip(articles, ids):
+            report.articles += 1
+            text_hash, meta_hash = article.text_hash(), article.meta_hash()
+            row = {
+                "id": article_id,
+                "title": article.title,
+                "author": article.author,
+                "source": article.source,
+                "date": article.date,
+                "date_raw": article.date_raw,
+                "url": article.url,
+                "metadata": article.metadata,
+                "text_hash": text_hash,
+                "meta_hash": meta_hash,
+            }
+            state = states.get(article_id)
+            if state and state[0] == text_hash and not force:
+                if state[1] == meta_hash:
+                    report.unchanged += 1
+                else:
+                    report.updated_metadata += 1
+                    writes.append(ArticleWrite(row, None))
+                continue
+            if state:
+                report.changed += 1
+            else:
+                report.new += 1
+            texts = make_passages(article.paragraphs, self.embedder.count_tokens, self.policy)
+            write = ArticleWrite(row, [])
+            writes.append(write)
+            pending.append((write, texts))
+        self._embed(pending, force, report, progress)
+        if writes:
+            before = self._index_generation if self._index is not None else None
+            removed, added, vectors = self.store.save_articles(writes)
+            self._apply(removed, added, vectors, before)
+        if progress:
+            progress(report.articles, report.passages_embedded)
+
+    def _embed(
+        self,
+        pending: list[tuple[ArticleWrite, list[str]]],
+        force: bool,
+        report: IngestReport,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Embed the passages of new/changed articles, reusing vectors of identical text."""
+        hashes = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for _, ts in pending for t in ts}
+        known = {} if force else self.store.vectors_by_text_hash(hashes.values())
+        missing = list(dict.fromkeys(t for t in hashes if hashes[t] not in known))
+        if missing:
+            vectors = self.embedder.encode(missing)
+            for text, vector in zip(missing, vectors):
+                known[hashes[text]] = vector
+            report.passages_embedded += len(missing)
+        for write, texts in pending:
+            write.passages = [
+                PassageRow(write.row["id"], position, text, hashes[text], known[hashes[text]])
+                for position, text in enumerate(texts)
+            ]
+
+    # -- read -----------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        mode: str = "hybrid",
+        since: str | None = None,
+        until: str | None = None,
+        source: str | Sequence[str] | None = None,
+        where: dict[str, list[str]] | Sequence[str] | None = None,
+        group: bool = True,
+    ) -> SearchResponse:
+        """Ranked results for a natural-language query; filters apply before ranking."""
+        if isinstance(where, dict):
+            where_map = {
+                k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in where.items()
+            }
+        else:
+            where_map = parse_where(list(where or []))
+        sources = [source] if isinstance(source, str) else list(source or [])
+        filters = Filters(since=since, until=until, sources=sources, where=where_map)
+        try:
+            filters.to_sql()
+        except DateError as exc:
+            raise InputError(str(exc)) from exc
+        request = SearchRequest(query, limit, offset, mode, filters, group)
+        request.validate()
+        if mode != "keyword":
+            self.check_model()
+            self.embedder.load()  # a cold model load is not search time
+            index = self.index  # loads and catches up
+        else:
+            index = None
+        searcher = Searcher(
+            self.store,
+            vector_search=lambda q, k, allowed: index.search(q, k, allowed),
+            encode_query=self.embedder.encode_query if mode != "keyword" else None,
+        )
+        return searcher.search(request)
+
+    def get(self, article_id: str) -> dict[str, Any] | None:
+        """The stored article with its passages, or None."""
+        return self.store.get_article(article_id)
+
+    def remove(self, article_ids: Sequence[str]) -> list[str]:
+        """Delete articles (and their passages and vectors); returns the ids that existed."""
+        before = self._index_generation if self._index is not None else None
+        removed_articles, removed_passages = self.store.remove_articles(list(article_ids))
+        if removed_articles:
+            self._apply(
+                removed_passages, np.zeros(0, np.int64), np.zeros((0, 0), np.float32), before
+            )
+            self.save_index()
+        return removed_articles
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.store.stats()
+        stats.update(
+            {
+                "path": str(self.path),
+                "model": self.store.get_meta("model_name"),
+                "dimension": int(self.store.get_meta("dimension") or 0) or None,
+                "generation": self.store.generation(),
+                "database_bytes": (self.path / "archive.db").stat().st_size,
+                "index_bytes": self.index_path.stat().st_size if self.index_path.exists() else 0,
+            }
+        )
+        return stats
+
+    def reindex(self) -> dict[str, Any]:
+        """Rebuild the FAISS index from the vectors stored in SQLite (no re-embedding)."""
+        from ..index.vectors import VectorIndex
+
+        started = time.perf_counter()
+        with self._lock:
+            generation = self.store.generation()
+            index = VectorIndex(self.dimension)
+            max_id = -1
+            for ids, vectors in self.store.iter_vectors():
+                index.add(ids, vectors)
+                max_id = int(ids[-1])
+            self._index, self._index_generation, self._max_id = index, generation, max_id
+            self._dirty = True
+            self.sync_index()  # anything written while we read
+            self._dirty = True
+            self.save_index()
+        return {"passages": len(index), "seconds": round(time.perf_counter() - started, 2)}
+
+    def close(self) -> None:
+        self.save_index()
+        self.store.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

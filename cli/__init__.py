@@ -1,0 +1,1 @@
+"""The `newsarchive` command: a thin Typer face over `newsarchive.archive.Archive`."""

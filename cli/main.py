@@ -1,0 +1,247 @@
+"""`newsarchive` commands. Each is a few lines over one call on `Archive`.
+
+Heavy modules (the model, FAISS, uvicorn) are imported inside the commands that need them, so
+`newsarchive --help`, `stats` and `show` answer at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="A searchable news archive: ingest articles, search them by meaning and keywords.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", help="Archive folder (default: $NEWSARCHIVE_DATA or the user data folder)."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def open_archive(data: Path | None):
+    from ..archive import Archive
+
+    return Archive(data)
+
+
+def fail(message: str, code: int = 1) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders, feed URLs, or - for JSONL on stdin.")
+    ],
+    data: DataOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-embed even unchanged articles.")
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Stamp this source on every article.")
+    ] = None,
+    no_titles: Annotated[
+        bool, typer.Option("--no-titles", help="Drop titles (for evaluating on headline queries).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add or update articles; only new or changed text is embedded."""
+    archive = open_archive(data)
+    show_progress = console.is_terminal and not as_json
+    if show_progress:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(articles: int, embedded: int) -> None:
+                bar.update(task, description=f"{articles} articles, {embedded} passages embedded")
+
+            report = archive.ingest(
+                paths, force=force, source=source, keep_titles=not no_titles, progress=progress
+            )
+    else:
+        report = archive.ingest(paths, force=force, source=source, keep_titles=not no_titles)
+    archive.close()
+    for message in report.errors:
+        errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    for message in report.warnings:
+        errors.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps(report.to_dict()))
+    else:
+        console.print(report.summary(), highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    data: DataOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, semantic or keyword.")] = "hybrid",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only articles on/after this date.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only articles on/before this date.")
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="Metadata filter FIELD=VALUE (repeatable).")
+    ] = None,
+    passages: Annotated[
+        bool, typer.Option("--passages", help="Every passage, not one per article.")
+    ] = False,
+    as_json: JsonOption = False,
+    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON result per line.")] = False,
+) -> None:
+    """Search the archive; results are ranked passages with their article."""
+    archive = open_archive(data)
+    response = archive.search(
+        query,
+        limit=limit,
+        offset=offset,
+        mode=mode,
+        since=since,
+        until=until,
+        source=source,
+        where=where,
+        group=not passages,
+    )
+    result = response.to_dict()
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    if as_jsonl:
+        for hit in result["results"]:
+            print(json.dumps(hit, ensure_ascii=False))
+        return
+    from .output import render_hit
+
+    if not result["results"]:
+        console.print("No results.")
+    for rank, hit in enumerate(result["results"], start=offset + 1):
+        render_hit(console, rank, hit)
+    console.print(
+        f"[dim]{len(result['results'])} of {result['total']} results ({mode}) in {result['took_ms']:.0f} ms[/dim]"
+    )
+
+
+@app.command()
+def show(
+    article_id: Annotated[str, typer.Argument(help="Article id.")],
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print one stored article with its passages."""
+    article = open_archive(data).get(article_id)
+    if article is None:
+        fail(f"no article with id {article_id!r}")
+    if as_json:
+        print(json.dumps(article, ensure_ascii=False))
+        return
+    console.print(f"[bold]{article['title']}[/bold]", highlight=False)
+    meta = [article.get(k) for k in ("author", "source", "date", "url")]
+    console.print(" · ".join(str(m) for m in meta if m), style="dim", highlight=False)
+    for passage in article["passages"]:
+        console.print(
+            f"\n[dim][{passage['position'] + 1}][/dim] {passage['text']}", highlight=False
+        )
+
+
+@app.command()
+def remove(
+    article_ids: Annotated[list[str], typer.Argument(help="Article ids to delete.")],
+    data: DataOption = None,
+) -> None:
+    """Delete articles, their passages and their vectors."""
+    archive = open_archive(data)
+    removed = archive.remove(article_ids)
+    archive.close()
+    missing = [a for a in article_ids if a not in removed]
+    console.print(f"removed {len(removed)} articles", highlight=False)
+    if missing:
+        fail(f"no article with id {', '.join(map(repr, missing))}")
+
+
+@app.command()
+def stats(data: DataOption = None, as_json: JsonOption = False) -> None:
+    """Counts, date range, sources and sizes."""
+    result = open_archive(data).stats()
+    if as_json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        if key == "sources":
+            value = ", ".join(f"{name} ({count})" for name, count in value.items()) or "-"
+        console.print(f"[bold]{key:>15}[/bold]  {value}", highlight=False)
+
+
+@app.command()
+def reindex(data: DataOption = None) -> None:
+    """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding)."""
+    archive = open_archive(data)
+    result = archive.reindex()
+    archive.close()
+    console.print(
+        f"reindexed {result['passages']} passages in {result['seconds']} s", highlight=False
+    )
+
+
+@app.command()
+def serve(
+    data: DataOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Run the HTTP API (FastAPI + uvicorn); model and index load once at start-up."""
+    import uvicorn
+
+    from ..api.app import create_app
+
+    uvicorn.run(create_app(open_archive(data)), host=host, port=port, log_level="info")
+
+
+def run() -> None:
+    """Console entry point: library errors become one-line messages and exit code 2."""
+    from ..archive.archive import ArchiveError
+    from ..archive.models import InputError
+
+    try:
+        from ..index.embedding import ModelError
+    except ImportError:  # pragma: no cover
+        ModelError = RuntimeError  # noqa: N806
+    try:
+        app()
+    except (InputError, ArchiveError, ModelError) as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        errors.print("interrupted; what was committed is kept")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,46 @@
+"""Terminal rendering of search results and reports (rich), kept apart from the commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+
+def render_hit(console: Console, rank: int, hit: dict[str, Any]) -> None:
+    article = hit["article"]
+    header = Text()
+    header.append(f"{rank:>2}. ", style="bold")
+    header.append(article.get("title") or article["id"], style="bold cyan")
+    header.append(f"  [{hit['score']:.3f}]", style="dim")
+    console.print(header)
+    meta = " · ".join(
+        str(v)
+        for v in (article.get("source"), (article.get("date") or "")[:10], article.get("url"))
+        if v
+    )
+    console.print(
+        Text(f"    {meta}  (id {article['id']}, passage {hit['position'] + 1})", style="dim")
+    )
+    console.print(highlighted(hit["snippet"], hit["highlights"], indent="    "))
+    if hit.get("other_passages"):
+        console.print(
+            Text(f"    +{len(hit['other_passages'])} more matching passages", style="dim")
+        )
+    if hit.get("also_in"):
+        console.print(Text(f"    also in: {', '.join(hit['also_in'])}", style="dim"))
+    console.print()
+
+
+def highlighted(
+    text: str, spans: list[list[int]] | list[tuple[int, int]], indent: str = ""
+) -> Text:
+    out = Text(indent)
+    cursor = 0
+    for start, end in spans:
+        out.append(text[cursor:start])
+        out.append(text[start:end], style="bold yellow")
+        cursor = end
+    out.append(text[cursor:])
+    return out

