@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import default_data_dir
 from .dates import DateError, normalise_date
+from .dedup import Fingerprint, copy_of
 from .filters import Filters, parse_where
 from .models import Article, IngestReport, InputError
 from .passages import PassagePolicy, make_passages
@@ -283,10 +284,24 @@ class Archive:
     ) -> None:
         ids = [a.identity() for a in articles]
         states = self.store.article_states(ids)
+        fingerprints = {i: Fingerprint.of(a.title, a.paragraphs) for a, i in zip(articles, ids)}
+        owners = self.store.duplicates_of(f.key for f in fingerprints.values())
+        copy_owners = self.store.copy_owners(ids)
         writes: list[ArticleWrite] = []
+        aliases: list[tuple[str, dict[str, Any]]] = []
         pending: list[tuple[ArticleWrite, list[str]]] = []
         for article, article_id in zip(articles, ids):
             report.articles += 1
+            fingerprint = fingerprints[article_id]
+            owner = owners.setdefault(fingerprint.key, article_id)
+            if owner != article_id and article_id not in states:
+                # An exact copy (a syndicated story): one article, one more source.
+                if copy_owners.get(article_id) == owner:
+                    report.unchanged += 1
+                else:
+                    report.duplicates += 1
+                    aliases.append((owner, copy_of(article, article_id)))
+                continue
             text_hash, meta_hash = article.text_hash(), article.meta_hash()
             row = {
                 "id": article_id,
@@ -313,13 +328,13 @@ class Archive:
             else:
                 report.new += 1
             texts = make_passages(article.paragraphs, self.embedder.count_tokens, self.policy)
-            write = ArticleWrite(row, [])
+            write = ArticleWrite(row, [], fingerprint)
             writes.append(write)
             pending.append((write, texts))
         self._embed(pending, force, report, progress)
-        if writes:
+        if writes or aliases:
             before = self._index_generation if self._index is not None else None
-            removed, added, vectors = self.store.save_articles(writes)
+            removed, added, vectors = self.store.save_articles(writes, aliases)
             self._apply(removed, added, vectors, before)
         if progress:
             progress(report.articles, report.passages_embedded)
@@ -359,8 +374,13 @@ class Archive:
         source: str | Sequence[str] | None = None,
         where: dict[str, list[str]] | Sequence[str] | None = None,
         group: bool = True,
+        collapse: bool = True,
     ) -> SearchResponse:
-        """Ranked results for a natural-language query; filters apply before ranking."""
+        """Ranked results for a natural-language query; filters apply before ranking.
+
+        With `collapse`, syndicated copies of one story are one result whose `also_in` names
+        the other outlets.
+        """
         if isinstance(where, dict):
             where_map = {
                 k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in where.items()
@@ -373,7 +393,7 @@ class Archive:
             filters.to_sql()
         except DateError as exc:
             raise InputError(str(exc)) from exc
-        request = SearchRequest(query, limit, offset, mode, filters, group)
+        request = SearchRequest(query, limit, offset, mode, filters, group, collapse)
         request.validate()
         if mode != "keyword":
             self.check_model()

@@ -68,6 +68,8 @@ class Hit:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     snippet: str = ""
     other_passages: list[int] = field(default_factory=list)
+    also_in: list[str] = field(default_factory=list)  # outlets of its syndicated copies
+    copies: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -84,6 +86,7 @@ class IngestReport:
     changed: int = 0
     unchanged: int = 0
     updated_metadata: int = 0
+    duplicates: int = 0  # exact copies of a stored article, kept as extra sources
     passages_embedded: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -93,6 +96,8 @@ class IngestReport:
         parts = [f"{self.new} new", f"{self.changed} changed", f"{self.unchanged} unchanged"]
         if self.updated_metadata:
             parts.append(f"{self.updated_metadata} metadata updated")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} exact copies of stored articles")
         line = (
             f"{self.articles} articles: {', '.join(parts)}; "
             f"{self.passages_embedded} passages embedded in {self.seconds:.1f} s"

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import dedup
 from .filters import Filters
 from .fusion import RRF_K, reciprocal_rank_fusion
 from .models import Hit, InputError
@@ -34,6 +35,7 @@ class SearchRequest:
     mode: str = "hybrid"
     filters: Filters = field(default_factory=Filters)
     group: bool = True  # one result per article
+    collapse: bool = True  # one result per cluster of syndicated copies (needs group)
 
     def validate(self) -> None:
         if not self.query or not self.query.strip():
@@ -153,6 +155,9 @@ class Searcher:
         others: dict[int, list[int]] = {}
         if request.group:
             ranked, others = group_by_article(self.store, ranked)
+            if request.collapse:
+                with self.store.lock:
+                    ranked = dedup.collapse(self.store.db.conn, ranked)
         page = ranked[request.offset : request.offset + request.limit]
         rows = self.store.passages_with_articles([pid for pid, _ in page])
         hits = []
@@ -161,6 +166,8 @@ class Searcher:
             if row is None:  # removed by another process since ranking
                 continue
             hits.append(make_hit(row, score, request.query, others.get(pid, [])))
+        with self.store.lock:
+            dedup.attach_copies(self.store.db.conn, hits)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(request.query, request.mode, len(ranked), took, hits)
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from . import dedup
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
@@ -56,6 +58,40 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- without rescanning every id.
 CREATE TABLE IF NOT EXISTS tombstones (passage_id INTEGER NOT NULL, generation INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tombstones_generation ON tombstones(generation);
+-- Syndicated copies (archive/dedup.py): each article's text fingerprint and cluster, the LSH
+-- band keys that find near-duplicates, and exact copies kept as extra sources of one article.
+CREATE TABLE IF NOT EXISTS article_dedup (
+    article_id TEXT PRIMARY KEY,
+    text_key TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    signature BLOB
+);
+CREATE INDEX IF NOT EXISTS article_dedup_text ON article_dedup(text_key);
+CREATE INDEX IF NOT EXISTS article_dedup_cluster ON article_dedup(cluster_id);
+CREATE TABLE IF NOT EXISTS lsh_bands (band_key INTEGER NOT NULL, article_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS lsh_bands_key ON lsh_bands(band_key);
+CREATE INDEX IF NOT EXISTS lsh_bands_article ON lsh_bands(article_id);
+CREATE TABLE IF NOT EXISTS article_sources (
+    alias_id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    title TEXT,
+    source TEXT,
+    url TEXT,
+    date TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS article_sources_article ON article_sources(article_id);
+-- Followed feeds: conditional-request validators and the outcome of the last poll.
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    last_polled TEXT,
+    last_status TEXT,
+    last_error TEXT,
+    polls INTEGER NOT NULL DEFAULT 0,
+    articles_new INTEGER NOT NULL DEFAULT 0
+);
 """
 
 ARTICLE_FIELDS = ("id", "title", "author", "source", "date", "date_raw", "url")
@@ -76,6 +112,7 @@ class ArticleWrite:
 
     row: dict[str, Any]
     passages: list[PassageRow] | None  # None: metadata-only update, keep the passages
+    fingerprint: dedup.Fingerprint | None = None  # with new text: find its syndicated copies
 
 
 class Store:
@@ -196,6 +233,38 @@ class Store:
                     states[row[0]] = (row[1], row[2])
         return states
 
+    def duplicates_of(self, keys: Iterable[str]) -> dict[str, str]:
+        """text key -> the stored article with that exact text."""
+        keys = list(set(keys))
+        found: dict[str, str] = {}
+        with self.lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, article_id in self.db.conn.execute(
+                    f"SELECT text_key, article_id FROM article_dedup WHERE text_key IN ({marks}) "
+                    "ORDER BY rowid",
+                    chunk,
+                ):
+                    found.setdefault(key, article_id)
+        return found
+
+    def copy_owners(self, ids: Sequence[str]) -> dict[str, str]:
+        """id of a recorded exact copy -> the article it is a copy of."""
+        found: dict[str, str] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self.db.conn.execute(
+                        "SELECT alias_id, article_id FROM article_sources "
+                        f"WHERE alias_id IN ({marks})",
+                        chunk,
+                    ).fetchall()
+                )
+        return found
+
     def vectors_by_text_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Vectors already computed for identical passage text, to skip re-embedding them."""
         hashes = list(set(hashes))
@@ -211,9 +280,9 @@ class Store:
         return found
 
     def save_articles(
-        self, writes: Sequence[ArticleWrite]
+        self, writes: Sequence[ArticleWrite], aliases: Sequence[tuple[str, dict[str, Any]]] = ()
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Store a batch in one transaction.
+        """Store a batch in one transaction, with exact copies recorded as extra sources.
 
         Returns (removed passage ids, added passage ids, added vectors) for the vector index.
         """
@@ -236,6 +305,8 @@ class Store:
                     conn.execute(f"UPDATE articles SET {assignments} WHERE id = :id", row)
                 else:
                     row["ingested_at"] = now
+                    # An id that was recorded as a copy of another article now has its own text.
+                    conn.execute("DELETE FROM article_sources WHERE alias_id = ?", [row["id"]])
                     columns = ", ".join(row)
                     conn.execute(
                         f"INSERT INTO articles ({columns}) VALUES ({', '.join(':' + k for k in row)})",
@@ -243,6 +314,8 @@ class Store:
                     )
                 if write.passages is None:
                     continue
+                if write.fingerprint is not None:
+                    dedup.assign(conn, row["id"], write.fingerprint)
                 old = [
                     r[0]
                     for r in conn.execute(
@@ -267,17 +340,27 @@ class Store:
                     )
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
+            for article_id, alias in aliases:
+                dedup.add_source(conn, article_id, alias)
         dim = added_vectors[0].shape[0] if added_vectors else 0
         vectors = np.vstack(added_vectors) if added_vectors else np.zeros((0, dim), np.float32)
         return np.array(removed, dtype=np.int64), np.array(added_ids, dtype=np.int64), vectors
 
     def remove_articles(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        """Delete articles and their passages; returns (ids actually removed, passage ids)."""
+        """Delete articles and their passages; returns (ids actually removed, passage ids).
+
+        An id recorded only as a copy of another article removes just that copy.
+        """
         removed_articles: list[str] = []
         removed_passages: list[int] = []
         with self.write() as conn:
             for article_id in ids:
                 if not conn.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone():
+                    copy = conn.execute(
+                        "DELETE FROM article_sources WHERE alias_id = ?", [article_id]
+                    )
+                    if copy.rowcount:
+                        removed_articles.append(article_id)
                     continue
                 old = [
                     r[0]
@@ -289,6 +372,7 @@ class Store:
                 removed_passages.extend(old)
                 conn.execute("DELETE FROM passages WHERE article_id = ?", [article_id])
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
+                dedup.forget(conn, [article_id])
                 removed_articles.append(article_id)
         return removed_articles, np.array(removed_passages, dtype=np.int64)
 
@@ -298,6 +382,8 @@ class Store:
             if not rows:
                 return None
             article = decode_article(rows[0])
+            article["cluster_id"] = dedup.clusters_of(self.db.conn, [article_id])[article_id]
+            article["copies"] = dedup.copies_of(self.db.conn, article_id)
             article["passages"] = list(
                 self.db.query(
                     "SELECT id, position, text FROM passages WHERE article_id = ? ORDER BY position",
@@ -368,6 +454,11 @@ class Store:
             articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
             first, last = conn.execute("SELECT MIN(date), MAX(date) FROM articles").fetchone()
+            copies = conn.execute("SELECT COUNT(*) FROM article_sources").fetchone()[0]
+            clustered = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n "
+                "FROM article_dedup GROUP BY cluster_id HAVING n > 1)"
+            ).fetchone()
             sources = conn.execute(
                 "SELECT COALESCE(source, '(none)'), COUNT(*) FROM articles GROUP BY 1 "
                 "ORDER BY 2 DESC LIMIT 20"
@@ -378,6 +469,9 @@ class Store:
             "first_date": first,
             "last_date": last,
             "sources": {name: count for name, count in sources},
+            "exact_copies": copies,
+            "near_duplicate_clusters": clustered[0],
+            "clustered_articles": clustered[1],
         }
 
 
