@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .passages import PassagePolicy, make_passages
 from .search import Searcher, SearchRequest, SearchResponse
 from .store import ArticleWrite, PassageRow, Store
 from .urls import normalise_url
+
+if TYPE_CHECKING:
+    from .feeds import FeedFollower
 
 ProgressCallback = Callable[[int, int], None]  # (articles read, passages embedded)
 BATCH_ARTICLES = 64
@@ -196,12 +199,16 @@ class Archive:
         source: str | None = None,
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
+        fetch: bool = False,
     ) -> IngestReport:
-        """Read files, folders, URLs or '-' (stdin JSONL) and store what is new or changed."""
+        """Read files, folders, URLs or '-' (stdin JSONL) and store what is new or changed.
+
+        With `fetch`, each feed entry's linked page is fetched and its text extracted.
+        """
         from .readers import iter_inputs
 
         return self.ingest_articles(
-            iter_inputs([str(p) for p in paths]),
+            iter_inputs([str(p) for p in paths], fetch=fetch),
             force=force,
             source=source,
             keep_titles=keep_titles,
@@ -407,6 +414,12 @@ class Archive:
             encode_query=self.embedder.encode_query if mode != "keyword" else None,
         )
         return searcher.search(request)
+
+    def follower(self, feeds: Sequence[str], **options: Any) -> FeedFollower:
+        """A FeedFollower that ingests new entries of `feeds` (URLs or files) into this archive."""
+        from .feeds import FeedFollower
+
+        return FeedFollower(self, feeds, **options)
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article with its passages, or None."""

@@ -38,8 +38,11 @@ def suffix_of(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def read_file(path: Path) -> Iterator[Article | InputError]:
-    """Articles of one file, chosen by extension (or sniffed when it has none we know)."""
+def read_file(path: Path, *, fetch: bool = False) -> Iterator[Article | InputError]:
+    """Articles of one file, chosen by extension (or sniffed when it has none we know).
+
+    With `fetch`, feed entries are replaced by the text of the pages they link to.
+    """
     kind = suffix_of(path)
     if kind in JSONL_SUFFIXES:
         yield from guarded(iter_jsonl(open_text_stream(path), str(path)), str(path))
@@ -55,7 +58,13 @@ def read_file(path: Path) -> Iterator[Article | InputError]:
     if looks_binary(raw[:8192]):
         raise InputError(f"{path}: looks like a binary file, not text")
     if kind in FEED_SUFFIXES or (kind not in HTML_SUFFIXES and looks_like_feed(raw)):
-        yield from parse_feed(raw, str(path))
+        articles = parse_feed(raw, str(path))
+        if fetch:
+            from .feeds import with_pages
+
+            yield from with_pages(articles)
+        else:
+            yield from articles
         return
     head = raw[:512].lstrip().lower()
     if kind in HTML_SUFFIXES or head.startswith((b"<!doctype html", b"<html")):
@@ -82,7 +91,7 @@ def walk(path: Path) -> Iterator[Path]:
             yield child
 
 
-def iter_inputs(paths: list[str]) -> Iterator[Article | InputError]:
+def iter_inputs(paths: list[str], *, fetch: bool = False) -> Iterator[Article | InputError]:
     """Every article named by the arguments, with errors in-line so nothing stops the run."""
     for argument in paths:
         if argument == "-":
@@ -92,7 +101,7 @@ def iter_inputs(paths: list[str]) -> Iterator[Article | InputError]:
             from .feeds import fetch_articles
 
             try:
-                yield from fetch_articles(argument)
+                yield from fetch_articles(argument, fetch_pages=fetch)
             except InputError as exc:
                 yield exc
             continue
@@ -103,7 +112,7 @@ def iter_inputs(paths: list[str]) -> Iterator[Article | InputError]:
         files = walk(path) if path.is_dir() else [path]
         for file in files:
             try:
-                yield from read_file(file)
+                yield from read_file(file, fetch=fetch)
             except InputError as exc:
                 yield exc
             except OSError as exc:

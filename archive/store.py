@@ -156,6 +156,40 @@ class Store:
             [key, value],
         )
 
+    # -- followed feeds (not archive content: no generation bump) ------------------------
+    def feed_state(self, url: str) -> dict[str, Any]:
+        """What the last poll of a feed left: validators for a conditional request, status."""
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url]))
+        return rows[0] if rows else {}
+
+    def save_feed_state(
+        self,
+        url: str,
+        *,
+        status: str,
+        error: str | None = None,
+        new: int = 0,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """Record a poll; validators are replaced only by a successful fetch."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO feeds (url) VALUES (?) ON CONFLICT(url) DO NOTHING", [url]
+            )
+            self.db.conn.execute(
+                "UPDATE feeds SET last_polled = ?, last_status = ?, last_error = ?, "
+                "polls = polls + 1, articles_new = articles_new + ? WHERE url = ?",
+                [now, status, error, new, url],
+            )
+            if status == "updated":
+                self.db.conn.execute(
+                    "UPDATE feeds SET etag = ?, last_modified = ? WHERE url = ?",
+                    [etag, last_modified, url],
+                )
+
     def generation(self) -> int:
         return int(self.get_meta("generation", "0") or 0)
 

@@ -56,6 +56,19 @@ def parse_html(html: str | bytes, origin: str, url: str | None = None) -> Articl
     )
 
 
+_EMAIL_NAME_RE = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^()]+)\)\s*$")
+
+
+def entry_author(entry: Any) -> str | None:
+    """RSS puts 'email (Name)' in <author>: keep the name (feedparser's split trips on some
+    e-mail domains), and Atom's <name> as it is."""
+    raw = normalise_whitespace(entry.get("author") or "")
+    match = _EMAIL_NAME_RE.match(raw)
+    if match:
+        return match.group("name").strip()
+    return raw or (entry.get("author_detail") or {}).get("name") or None
+
+
 def _entry_text(entry: Any) -> str:
     for content in entry.get("content") or []:
         if content.get("value"):
@@ -109,7 +122,7 @@ def parse_feed(data: bytes | str, origin: str, feed_url: str | None = None) -> l
                 id=entry.get("id") or None,
                 title=normalise_whitespace(entry.get("title", "")),
                 paragraphs=paragraphs,
-                author=entry.get("author") or None,
+                author=entry_author(entry),
                 source=feed_title or domain_of(link or site),
                 date=date_raw,
                 date_raw=date_raw,

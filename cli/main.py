@@ -58,6 +58,9 @@ def ingest(
     no_titles: Annotated[
         bool, typer.Option("--no-titles", help="Drop titles (for evaluating on headline queries).")
     ] = False,
+    fetch: Annotated[
+        bool, typer.Option("--fetch", help="Fetch each feed entry's page and index its text.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
@@ -75,10 +78,17 @@ def ingest(
                 bar.update(task, description=f"{articles} articles, {embedded} passages embedded")
 
             report = archive.ingest(
-                paths, force=force, source=source, keep_titles=not no_titles, progress=progress
+                paths,
+                force=force,
+                source=source,
+                keep_titles=not no_titles,
+                progress=progress,
+                fetch=fetch,
             )
     else:
-        report = archive.ingest(paths, force=force, source=source, keep_titles=not no_titles)
+        report = archive.ingest(
+            paths, force=force, source=source, keep_titles=not no_titles, fetch=fetch
+        )
     archive.close()
     for message in report.errors:
         errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
@@ -114,6 +124,10 @@ def search(
     passages: Annotated[
         bool, typer.Option("--passages", help="Every passage, not one per article.")
     ] = False,
+    no_collapse: Annotated[
+        bool,
+        typer.Option("--no-collapse", help="Show each copy of a syndicated story separately."),
+    ] = False,
     as_json: JsonOption = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON result per line.")] = False,
 ) -> None:
@@ -129,6 +143,7 @@ def search(
         source=source,
         where=where,
         group=not passages,
+        collapse=not no_collapse,
     )
     result = response.to_dict()
     if as_json:
@@ -147,6 +162,50 @@ def search(
     console.print(
         f"[dim]{len(result['results'])} of {result['total']} results ({mode}) in {result['took_ms']:.0f} ms[/dim]"
     )
+
+
+@app.command()
+def follow(
+    feeds: Annotated[list[str], typer.Argument(help="Feed URLs or feed files to poll.")],
+    data: DataOption = None,
+    every: Annotated[
+        str, typer.Option("--every", help="Time between polls: 30s, 15m, 1h.")
+    ] = "15m",
+    once: Annotated[bool, typer.Option("--once", help="Poll each feed once and exit.")] = False,
+    fetch: Annotated[
+        bool, typer.Option("--fetch", help="Fetch each new entry's page and index its text.")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 20.0,
+) -> None:
+    """Poll feeds and ingest only what is new (Ctrl-C to stop)."""
+    import signal
+    import time
+
+    from ..archive.feeds import parse_interval
+
+    seconds = parse_interval(every)
+    archive = open_archive(data)
+
+    def report(poll) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        style = "red" if poll.status == "failed" else "dim"
+        errors.print(f"[{style}]{stamp}[/{style}] {poll.line()}", highlight=False, soft_wrap=True)
+
+    follower = archive.follower(feeds, fetch_pages=fetch, timeout=timeout, on_poll=report)
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: follower.stop())
+    except ValueError:  # not the main thread (embedded use): Ctrl-C / stop() still work
+        pass
+    polls = []
+    try:
+        polls = follower.run(seconds, once=once)
+    except KeyboardInterrupt:
+        follower.stop()
+    finally:
+        follower.close()
+        archive.close()
+    if once and any(poll.status == "failed" for poll in polls):
+        raise typer.Exit(1)
 
 
 @app.command()
