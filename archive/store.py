@@ -413,8 +413,9 @@ class Store:
     def get_article(self, article_id: str) -> dict[str, Any] | None:
         with self.lock:
             rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
-            if not rows:
-                return None
+            if not rows:  # an exact copy: the article it was stored as
+                owner = self.copy_owners([article_id]).get(article_id)
+                return None if owner is None else {**self.get_article(owner), "copy": article_id}
             article = decode_article(rows[0])
             article["cluster_id"] = dedup.clusters_of(self.db.conn, [article_id])[article_id]
             article["copies"] = dedup.copies_of(self.db.conn, article_id)

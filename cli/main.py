@@ -190,6 +190,8 @@ def follow(
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         style = "red" if poll.status == "failed" else "dim"
         errors.print(f"[{style}]{stamp}[/{style}] {poll.line()}", highlight=False, soft_wrap=True)
+        for message in poll.report.errors if poll.report else []:
+            errors.print(f"    [red]error:[/red] {message}", highlight=False, soft_wrap=True)
 
     follower = archive.follower(feeds, fetch_pages=fetch, timeout=timeout, on_poll=report)
     try:

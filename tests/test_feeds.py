@@ -7,6 +7,7 @@ import gzip
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,12 +38,14 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.pages: dict[str, tuple[bytes, str]] = {}
+        self.delay = 0.0  # seconds before answering, to test timeouts
         self.requests: list[tuple[str, str | None]] = []  # (path, If-None-Match)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 server.requests.append((self.path, self.headers.get("If-None-Match")))
+                time.sleep(server.delay)
                 if self.path not in server.pages:
                     self.send_error(404)
                     return
@@ -62,7 +65,11 @@ class FeedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that timed out and hung up is what some tests want
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -341,3 +348,13 @@ def test_search_cli_shows_also_in_and_no_collapse(
     assert "also in: Island Herald" in shown.output
     as_json = runner.invoke(cli.app, ["search", "ferry timetable", "--json", "--no-collapse"])
     assert json.loads(as_json.output)["results"][0]["also_in"] == ["Island Herald"]
+
+
+def test_follow_times_out_on_a_slow_server(archive: Archive, server: FeedServer):
+    server.pages["/feed.xml"] = ((FIXTURES / "wire.rss").read_bytes(), "application/rss+xml")
+    server.delay = 1.0
+    follower = archive.follower([f"{server.url}/feed.xml"], timeout=0.2, on_poll=lambda p: None)
+    (poll,) = follower.poll_all()
+    follower.close()
+    assert poll.status == "failed" and poll.error.startswith("timed out")
+    assert archive.stats()["articles"] == 0
