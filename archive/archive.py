@@ -60,7 +60,8 @@ class Archive:
         self._index_generation: int | None = None
         self._max_id = -1
         self._dirty = False  # in-memory index newer than the FAISS file
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the FAISS view
+        self._ingest_lock = threading.Lock()  # one ingest at a time per process
 
     # -- components, loaded on first use ---------------------------------------------------
     @property
@@ -170,21 +171,23 @@ class Archive:
                 self._dirty = False
 
     def _apply(
-        self, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray, before: int | None
+        self, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray, committed: int
     ) -> None:
-        """Mirror a committed write in the FAISS view (or mark it for catch-up)."""
+        """Mirror the write that committed generation `committed` in the FAISS view."""
         with self._lock:
-            if self._index is None:
-                return  # loaded lazily later, and caught up then
-            if before is not None and self.store.last_generation == before + 1:
+            if self._index is None or self._index_generation is None:
+                return  # loaded (and caught up) lazily later
+            if self._index_generation >= committed:
+                return  # a catch-up already read this write from the database
+            if self._index_generation == committed - 1:
                 self._index.remove(removed)
                 self._index.add(added, vectors)
                 if len(added):
                     self._max_id = max(self._max_id, int(added.max()))
-                self._index_generation = self.store.last_generation
+                self._index_generation = committed
                 self._dirty = True
             else:
-                self.sync_index()  # another process wrote in between: catch up from the database
+                self.sync_index()  # another writer committed in between: catch up from the database
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(
@@ -215,12 +218,26 @@ class Archive:
         source: str | None = None,
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
+        save: bool = True,
     ) -> IngestReport:
         """Store articles incrementally: unchanged ones cost nothing, edited ones are replaced.
 
         Bad items are recorded in `report.errors` and the rest still go in. Each batch is one
-        database transaction, so a killed run leaves whole articles only.
+        database transaction, so a killed run leaves whole articles only. `save=False` leaves
+        the FAISS file to a later `save_index()` (the server batches those).
         """
+        with self._ingest_lock:
+            return self._ingest(items, force, source, keep_titles, progress, save)
+
+    def _ingest(
+        self,
+        items: Iterable[Article | InputError | dict[str, Any]],
+        force: bool,
+        source: str | None,
+        keep_titles: bool,
+        progress: ProgressCallback | None,
+        save: bool,
+    ) -> IngestReport:
         from .parsing import article_from_record
 
         started = time.perf_counter()
@@ -249,9 +266,10 @@ class Archive:
                 batch = {}
         if batch:
             self._ingest_batch(list(batch.values()), report, force, progress)
-        if report.new or report.changed or not self.index_path.exists():
-            _ = self.index  # load and catch up, so the FAISS file leaves this run current
-        self.save_index()
+        if save:
+            if report.new or report.changed or not self.index_path.exists():
+                _ = self.index  # load and catch up, so the FAISS file leaves this run current
+            self.save_index()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -318,9 +336,7 @@ class Archive:
             pending.append((write, texts))
         self._embed(pending, force, report, progress)
         if writes:
-            before = self._index_generation if self._index is not None else None
-            removed, added, vectors = self.store.save_articles(writes)
-            self._apply(removed, added, vectors, before)
+            self._apply(*self.store.save_articles(writes))
         if progress:
             progress(report.articles, report.passages_embedded)
 
@@ -381,9 +397,14 @@ class Archive:
             index = self.index  # loads and catches up
         else:
             index = None
+
+        def vector_search(query_vector, k, allowed):
+            with self._lock:  # a concurrent write may be mutating the FAISS view
+                return index.search(query_vector, k, allowed)
+
         searcher = Searcher(
             self.store,
-            vector_search=lambda q, k, allowed: index.search(q, k, allowed),
+            vector_search=vector_search,
             encode_query=self.embedder.encode_query if mode != "keyword" else None,
         )
         return searcher.search(request)
@@ -392,15 +413,17 @@ class Archive:
         """The stored article with its passages, or None."""
         return self.store.get_article(article_id)
 
-    def remove(self, article_ids: Sequence[str]) -> list[str]:
+    def remove(self, article_ids: Sequence[str], *, save: bool = True) -> list[str]:
         """Delete articles (and their passages and vectors); returns the ids that existed."""
-        before = self._index_generation if self._index is not None else None
-        removed_articles, removed_passages = self.store.remove_articles(list(article_ids))
+        removed_articles, removed_passages, committed = self.store.remove_articles(
+            list(article_ids)
+        )
         if removed_articles:
             self._apply(
-                removed_passages, np.zeros(0, np.int64), np.zeros((0, 0), np.float32), before
+                removed_passages, np.zeros(0, np.int64), np.zeros((0, 0), np.float32), committed
             )
-            self.save_index()
+            if save:
+                self.save_index()
         return removed_articles
 
     def stats(self) -> dict[str, Any]:

@@ -87,7 +87,6 @@ class Store:
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
-        self.last_generation = 0
         self._next_generation = 0
         with self.lock:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -132,8 +131,8 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One transaction that also bumps the generation; all or nothing.
 
-        `self.last_generation` is the generation this transaction committed, read inside it,
-        so a caller can tell whether another process wrote in between.
+        Inside it, `self._next_generation` is the generation it will commit, so a caller can
+        tell whether another process wrote in between.
         """
         with self.lock:
             conn = self.db.conn
@@ -153,7 +152,6 @@ class Store:
                 yield conn
                 self._bump_generation()
                 conn.execute("COMMIT")
-                self.last_generation = self._next_generation
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -267,12 +265,17 @@ class Store:
                     )
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
+            committed = self._next_generation
         dim = added_vectors[0].shape[0] if added_vectors else 0
         vectors = np.vstack(added_vectors) if added_vectors else np.zeros((0, dim), np.float32)
-        return np.array(removed, dtype=np.int64), np.array(added_ids, dtype=np.int64), vectors
+        ids = np.array(added_ids, dtype=np.int64)
+        return np.array(removed, dtype=np.int64), ids, vectors, committed
 
-    def remove_articles(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        """Delete articles and their passages; returns (ids actually removed, passage ids)."""
+    def remove_articles(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray, int]:
+        """Delete articles and their passages.
+
+        Returns (ids actually removed, their passage ids, committed generation).
+        """
         removed_articles: list[str] = []
         removed_passages: list[int] = []
         with self.write() as conn:
@@ -290,7 +293,8 @@ class Store:
                 conn.execute("DELETE FROM passages WHERE article_id = ?", [article_id])
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
                 removed_articles.append(article_id)
-        return removed_articles, np.array(removed_passages, dtype=np.int64)
+            committed = self._next_generation
+        return removed_articles, np.array(removed_passages, dtype=np.int64), committed
 
     def get_article(self, article_id: str) -> dict[str, Any] | None:
         with self.lock:

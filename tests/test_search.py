@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NEWS, SEED, write_jsonl
+
 from newsarchive.archive import Archive, InputError
+
+from conftest import NEWS, SEED, write_jsonl
 
 
 @pytest.fixture
