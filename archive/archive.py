@@ -409,6 +409,20 @@ class Archive:
         )
         return searcher.search(request)
 
+    def evaluate(
+        self,
+        queries: str | Path | Sequence[dict[str, Any]],
+        *,
+        mode: str = "hybrid",
+        depth: int = 10,
+    ) -> dict[str, Any]:
+        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines."""
+        from .evaluate import evaluate, load_queries
+
+        if isinstance(queries, (str, Path)):
+            queries = load_queries(queries)
+        return evaluate(self, list(queries), mode=mode, depth=depth)
+
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article with its passages, or None."""
         return self.store.get_article(article_id)
