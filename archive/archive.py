@@ -24,6 +24,7 @@ import numpy as np
 from .config import default_data_dir
 from .dates import DateError, normalise_date
 from .filters import Filters, parse_where
+from .fusion import RRF_K
 from .models import Article, IngestReport, InputError
 from .passages import PassagePolicy, make_passages
 from .search import Searcher, SearchRequest, SearchResponse
@@ -62,6 +63,7 @@ class Archive:
         self._dirty = False  # in-memory index newer than the FAISS file
         self._lock = threading.RLock()  # guards the FAISS view
         self._ingest_lock = threading.Lock()  # one ingest at a time per process
+        self.rrf_k = RRF_K
 
     # -- components, loaded on first use ---------------------------------------------------
     @property
@@ -391,23 +393,21 @@ class Archive:
             raise InputError(str(exc)) from exc
         request = SearchRequest(query, limit, offset, mode, filters, group)
         request.validate()
-        if mode != "keyword":
-            self.check_model()
-            self.embedder.load()  # a cold model load is not search time
-            index = self.index  # loads and catches up
-        else:
-            index = None
+        return self.searcher(semantic=mode != "keyword").search(request)
+
+    def searcher(self, *, semantic: bool = True) -> Searcher:
+        """The search pipeline over this archive (model and index loaded when `semantic`)."""
+        if not semantic:
+            return Searcher(self.store, vector_search=None, encode_query=None, rrf_k=self.rrf_k)
+        self.check_model()
+        self.embedder.load()  # a cold model load is not search time
+        index = self.index  # loads and catches up
 
         def vector_search(query_vector, k, allowed):
             with self._lock:  # a concurrent write may be mutating the FAISS view
                 return index.search(query_vector, k, allowed)
 
-        searcher = Searcher(
-            self.store,
-            vector_search=vector_search,
-            encode_query=self.embedder.encode_query if mode != "keyword" else None,
-        )
-        return searcher.search(request)
+        return Searcher(self.store, vector_search, self.embedder.encode_query, rrf_k=self.rrf_k)
 
     def evaluate(
         self,
