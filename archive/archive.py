@@ -27,7 +27,7 @@ from .filters import Filters, parse_where
 from .fusion import RRF_K
 from .models import Article, IngestReport, InputError
 from .passages import PassagePolicy, make_passages
-from .search import Searcher, SearchRequest, SearchResponse
+from .search import Reranker, Searcher, SearchRequest, SearchResponse
 from .store import ArticleWrite, PassageRow, Store
 from .urls import normalise_url
 
@@ -64,6 +64,7 @@ class Archive:
         self._lock = threading.RLock()  # guards the FAISS view
         self._ingest_lock = threading.Lock()  # one ingest at a time per process
         self.rrf_k = RRF_K
+        self.reranker: Reranker | None = None  # hook for a cross-encoder; none ships today
 
     # -- components, loaded on first use ---------------------------------------------------
     @property
@@ -398,7 +399,7 @@ class Archive:
     def searcher(self, *, semantic: bool = True) -> Searcher:
         """The search pipeline over this archive (model and index loaded when `semantic`)."""
         if not semantic:
-            return Searcher(self.store, vector_search=None, encode_query=None, rrf_k=self.rrf_k)
+            return Searcher(self.store, None, None, rrf_k=self.rrf_k, reranker=self.reranker)
         self.check_model()
         self.embedder.load()  # a cold model load is not search time
         index = self.index  # loads and catches up
@@ -407,7 +408,9 @@ class Archive:
             with self._lock:  # a concurrent write may be mutating the FAISS view
                 return index.search(query_vector, k, allowed)
 
-        return Searcher(self.store, vector_search, self.embedder.encode_query, rrf_k=self.rrf_k)
+        return Searcher(
+            self.store, vector_search, self.embedder.encode_query, self.rrf_k, self.reranker
+        )
 
     def evaluate(
         self,

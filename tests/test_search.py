@@ -149,3 +149,11 @@ def test_eval_reports_article_level_metrics(loaded: Archive, tmp_path: Path):
     with pytest.raises(InputError, match="q.jsonl:1"):
         queries.write_text("{oops\n")
         loaded.evaluate(queries)
+
+
+def test_reranker_hook_reorders_candidates(loaded: Archive):
+    plain = [h.article["id"] for h in loaded.search("prices and markets", limit=5).hits]
+    loaded.reranker = lambda query, texts: [float("goal" in t) for t in texts]
+    reranked = [h.article["id"] for h in loaded.search("prices and markets", limit=5).hits]
+    assert reranked[0] == "football-1"
+    assert sorted(reranked) == sorted(plain)
