@@ -145,7 +145,8 @@ class Archive:
             current = self.store.generation()
             if self._index_generation == current:
                 return {"added": 0, "removed": 0}
-            if self._index_generation is None:
+            if self._index_generation is None or self._index_generation > current:
+                # Unknown, or ahead of the database (restored from a backup): compare all ids.
                 removed, added = self._full_diff()
             else:
                 removed, added = self.store.changes_since(self._index_generation, self._max_id)
