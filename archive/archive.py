@@ -25,9 +25,10 @@ from .config import default_data_dir
 from .dates import DateError, normalise_date
 from .dedup import Fingerprint, copy_of
 from .filters import Filters, parse_where
+from .fusion import RRF_K
 from .models import Article, IngestReport, InputError
 from .passages import PassagePolicy, make_passages
-from .search import Searcher, SearchRequest, SearchResponse
+from .search import Reranker, Searcher, SearchRequest, SearchResponse
 from .store import ArticleWrite, PassageRow, Store
 from .urls import normalise_url
 
@@ -64,7 +65,10 @@ class Archive:
         self._index_generation: int | None = None
         self._max_id = -1
         self._dirty = False  # in-memory index newer than the FAISS file
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the FAISS view
+        self._ingest_lock = threading.Lock()  # one ingest at a time per process
+        self.rrf_k = RRF_K
+        self.reranker: Reranker | None = None  # hook for a cross-encoder; none ships today
 
     # -- components, loaded on first use ---------------------------------------------------
     @property
@@ -145,7 +149,8 @@ class Archive:
             current = self.store.generation()
             if self._index_generation == current:
                 return {"added": 0, "removed": 0}
-            if self._index_generation is None:
+            if self._index_generation is None or self._index_generation > current:
+                # Unknown, or ahead of the database (restored from a backup): compare all ids.
                 removed, added = self._full_diff()
             else:
                 removed, added = self.store.changes_since(self._index_generation, self._max_id)
@@ -174,21 +179,23 @@ class Archive:
                 self._dirty = False
 
     def _apply(
-        self, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray, before: int | None
+        self, removed: np.ndarray, added: np.ndarray, vectors: np.ndarray, committed: int
     ) -> None:
-        """Mirror a committed write in the FAISS view (or mark it for catch-up)."""
+        """Mirror the write that committed generation `committed` in the FAISS view."""
         with self._lock:
-            if self._index is None:
-                return  # loaded lazily later, and caught up then
-            if before is not None and self.store.last_generation == before + 1:
+            if self._index is None or self._index_generation is None:
+                return  # loaded (and caught up) lazily later
+            if self._index_generation >= committed:
+                return  # a catch-up already read this write from the database
+            if self._index_generation == committed - 1:
                 self._index.remove(removed)
                 self._index.add(added, vectors)
                 if len(added):
                     self._max_id = max(self._max_id, int(added.max()))
-                self._index_generation = self.store.last_generation
+                self._index_generation = committed
                 self._dirty = True
             else:
-                self.sync_index()  # another process wrote in between: catch up from the database
+                self.sync_index()  # another writer committed in between: catch up from the database
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(
@@ -223,12 +230,26 @@ class Archive:
         source: str | None = None,
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
+        save: bool = True,
     ) -> IngestReport:
         """Store articles incrementally: unchanged ones cost nothing, edited ones are replaced.
 
         Bad items are recorded in `report.errors` and the rest still go in. Each batch is one
-        database transaction, so a killed run leaves whole articles only.
+        database transaction, so a killed run leaves whole articles only. `save=False` leaves
+        the FAISS file to a later `save_index()` (the server batches those).
         """
+        with self._ingest_lock:
+            return self._ingest(items, force, source, keep_titles, progress, save)
+
+    def _ingest(
+        self,
+        items: Iterable[Article | InputError | dict[str, Any]],
+        force: bool,
+        source: str | None,
+        keep_titles: bool,
+        progress: ProgressCallback | None,
+        save: bool,
+    ) -> IngestReport:
         from .parsing import article_from_record
 
         started = time.perf_counter()
@@ -257,9 +278,10 @@ class Archive:
                 batch = {}
         if batch:
             self._ingest_batch(list(batch.values()), report, force, progress)
-        if report.new or report.changed or not self.index_path.exists():
-            _ = self.index  # load and catch up, so the FAISS file leaves this run current
-        self.save_index()
+        if save:
+            if report.new or report.changed or not self.index_path.exists():
+                _ = self.index  # load and catch up, so the FAISS file leaves this run current
+            self.save_index()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -340,9 +362,7 @@ class Archive:
             pending.append((write, texts))
         self._embed(pending, force, report, progress)
         if writes or aliases:
-            before = self._index_generation if self._index is not None else None
-            removed, added, vectors = self.store.save_articles(writes, aliases)
-            self._apply(removed, added, vectors, before)
+            self._apply(*self.store.save_articles(writes, aliases))
         if progress:
             progress(report.articles, report.passages_embedded)
 
@@ -402,18 +422,37 @@ class Archive:
             raise InputError(str(exc)) from exc
         request = SearchRequest(query, limit, offset, mode, filters, group, collapse)
         request.validate()
-        if mode != "keyword":
-            self.check_model()
-            self.embedder.load()  # a cold model load is not search time
-            index = self.index  # loads and catches up
-        else:
-            index = None
-        searcher = Searcher(
-            self.store,
-            vector_search=lambda q, k, allowed: index.search(q, k, allowed),
-            encode_query=self.embedder.encode_query if mode != "keyword" else None,
+        return self.searcher(semantic=mode != "keyword").search(request)
+
+    def searcher(self, *, semantic: bool = True) -> Searcher:
+        """The search pipeline over this archive (model and index loaded when `semantic`)."""
+        if not semantic:
+            return Searcher(self.store, None, None, rrf_k=self.rrf_k, reranker=self.reranker)
+        self.check_model()
+        self.embedder.load()  # a cold model load is not search time
+        index = self.index  # loads and catches up
+
+        def vector_search(query_vector, k, allowed):
+            with self._lock:  # a concurrent write may be mutating the FAISS view
+                return index.search(query_vector, k, allowed)
+
+        return Searcher(
+            self.store, vector_search, self.embedder.encode_query, self.rrf_k, self.reranker
         )
-        return searcher.search(request)
+
+    def evaluate(
+        self,
+        queries: str | Path | Sequence[dict[str, Any]],
+        *,
+        mode: str = "hybrid",
+        depth: int = 10,
+    ) -> dict[str, Any]:
+        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines."""
+        from .evaluate import evaluate, load_queries
+
+        if isinstance(queries, (str, Path)):
+            queries = load_queries(queries)
+        return evaluate(self, list(queries), mode=mode, depth=depth)
 
     def follower(self, feeds: Sequence[str], **options: Any) -> FeedFollower:
         """A FeedFollower that ingests new entries of `feeds` (URLs or files) into this archive."""
@@ -425,15 +464,17 @@ class Archive:
         """The stored article with its passages, or None."""
         return self.store.get_article(article_id)
 
-    def remove(self, article_ids: Sequence[str]) -> list[str]:
+    def remove(self, article_ids: Sequence[str], *, save: bool = True) -> list[str]:
         """Delete articles (and their passages and vectors); returns the ids that existed."""
-        before = self._index_generation if self._index is not None else None
-        removed_articles, removed_passages = self.store.remove_articles(list(article_ids))
+        removed_articles, removed_passages, committed = self.store.remove_articles(
+            list(article_ids)
+        )
         if removed_articles:
             self._apply(
-                removed_passages, np.zeros(0, np.int64), np.zeros((0, 0), np.float32), before
+                removed_passages, np.zeros(0, np.int64), np.zeros((0, 0), np.float32), committed
             )
-            self.save_index()
+            if save:
+                self.save_index()
         return removed_articles
 
     def stats(self) -> dict[str, Any]:

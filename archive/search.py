@@ -23,6 +23,11 @@ from .snippets import STOPWORDS, make_snippet
 from .store import Store
 
 MODES = ("hybrid", "semantic", "keyword")
+RERANK_DEPTH = 50
+
+# A reranker scores (query, passage texts) pairs, e.g. a cross-encoder; higher is better.
+# None is packaged on PyPI for offline use today, so the default pipeline has none.
+Reranker = Callable[[str, list[str]], list[float]]
 CANDIDATE_DEPTH = 500  # passages per retriever; also the deepest page reachable
 MAX_QUERY_CHARS = 1000
 
@@ -96,11 +101,13 @@ class Searcher:
         vector_search: Callable[[np.ndarray, int, np.ndarray | None], list[tuple[int, float]]],
         encode_query: Callable[[str], np.ndarray],
         rrf_k: int = RRF_K,
+        reranker: Reranker | None = None,
     ) -> None:
         self.store = store
         self.vector_search = vector_search
         self.encode_query = encode_query
         self.rrf_k = rrf_k
+        self.reranker = reranker
 
     def allowed_passages(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
@@ -155,9 +162,11 @@ class Searcher:
         others: dict[int, list[int]] = {}
         if request.group:
             ranked, others = group_by_article(self.store, ranked)
-            if request.collapse:
-                with self.store.lock:
-                    ranked = dedup.collapse(self.store.db.conn, ranked)
+        if self.reranker is not None:
+            ranked = self.rerank(request.query, ranked)
+        if request.group and request.collapse:  # after the final order: keep the best copy
+            with self.store.lock:
+                ranked = dedup.collapse(self.store.db.conn, ranked)
         page = ranked[request.offset : request.offset + request.limit]
         rows = self.store.passages_with_articles([pid for pid, _ in page])
         hits = []
@@ -170,6 +179,15 @@ class Searcher:
             dedup.attach_copies(self.store.db.conn, hits)
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(request.query, request.mode, len(ranked), took, hits)
+
+    def rerank(self, query: str, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Reorder the first RERANK_DEPTH candidates by the reranker's scores."""
+        head, tail = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
+        rows = self.store.passages_with_articles([pid for pid, _ in head])
+        head = [(pid, score) for pid, score in head if pid in rows]
+        scores = self.reranker(query, [rows[pid]["text"] for pid, _ in head])
+        reranked = sorted(zip(head, scores), key=lambda pair: (-pair[1], pair[0][0]))
+        return [(pid, float(score)) for (pid, _), score in reranked] + tail
 
 
 def group_by_article(

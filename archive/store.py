@@ -124,7 +124,6 @@ class Store:
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
-        self.last_generation = 0
         self._next_generation = 0
         with self.lock:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -203,8 +202,8 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One transaction that also bumps the generation; all or nothing.
 
-        `self.last_generation` is the generation this transaction committed, read inside it,
-        so a caller can tell whether another process wrote in between.
+        Inside it, `self._next_generation` is the generation it will commit, so a caller can
+        tell whether another process wrote in between.
         """
         with self.lock:
             conn = self.db.conn
@@ -224,7 +223,6 @@ class Store:
                 yield conn
                 self._bump_generation()
                 conn.execute("COMMIT")
-                self.last_generation = self._next_generation
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -315,10 +313,11 @@ class Store:
 
     def save_articles(
         self, writes: Sequence[ArticleWrite], aliases: Sequence[tuple[str, dict[str, Any]]] = ()
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """Store a batch in one transaction, with exact copies recorded as extra sources.
 
-        Returns (removed passage ids, added passage ids, added vectors) for the vector index.
+        Returns (removed passage ids, added passage ids, added vectors, committed generation)
+        for the vector index.
         """
         removed: list[int] = []
         added_ids: list[int] = []
@@ -376,14 +375,17 @@ class Store:
                     added_vectors.append(vector)
             for article_id, alias in aliases:
                 dedup.add_source(conn, article_id, alias)
+            committed = self._next_generation
         dim = added_vectors[0].shape[0] if added_vectors else 0
         vectors = np.vstack(added_vectors) if added_vectors else np.zeros((0, dim), np.float32)
-        return np.array(removed, dtype=np.int64), np.array(added_ids, dtype=np.int64), vectors
+        ids = np.array(added_ids, dtype=np.int64)
+        return np.array(removed, dtype=np.int64), ids, vectors, committed
 
-    def remove_articles(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        """Delete articles and their passages; returns (ids actually removed, passage ids).
+    def remove_articles(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray, int]:
+        """Delete articles and their passages.
 
-        An id recorded only as a copy of another article removes just that copy.
+        Returns (ids actually removed, their passage ids, committed generation). An id recorded
+        only as a copy of another article removes just that copy.
         """
         removed_articles: list[str] = []
         removed_passages: list[int] = []
@@ -408,7 +410,8 @@ class Store:
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
                 dedup.forget(conn, [article_id])
                 removed_articles.append(article_id)
-        return removed_articles, np.array(removed_passages, dtype=np.int64)
+            committed = self._next_generation
+        return removed_articles, np.array(removed_passages, dtype=np.int64), committed
 
     def get_article(self, article_id: str) -> dict[str, Any] | None:
         with self.lock:

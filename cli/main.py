@@ -271,6 +271,37 @@ def reindex(data: DataOption = None) -> None:
     )
 
 
+@app.command("eval")
+def evaluate(
+    queries: Annotated[Path, typer.Argument(help="JSONL lines {qid, query, relevant_ids}.")],
+    data: DataOption = None,
+    mode: Annotated[
+        list[str] | None, typer.Option("--mode", help="hybrid, semantic, keyword (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Cut-off depth.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Score search on labelled queries: MRR, Recall and nDCG at article level."""
+    archive = open_archive(data)
+    results = [archive.evaluate(queries, mode=m, depth=limit) for m in (mode or ["hybrid"])]
+    if as_json:
+        print(json.dumps(results if len(results) > 1 else results[0]))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{queries.name} @{limit}")
+    for column in ("mode", "queries", "MRR", "Recall", "nDCG", "ms/query"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(r["mode"], str(r["queries"]), f"{r['mrr']:.3f}", f"{r['recall']:.3f}",
+                      f"{r['ndcg']:.3f}", f"{r['mean_latency_ms']:.1f}")  # fmt: skip
+        if "low_overlap" in r:
+            low = r["low_overlap"]
+            table.add_row(f"{r['mode']} (overlap<0.5)", str(low["queries"]), f"{low['mrr']:.3f}",
+                          f"{low['recall']:.3f}", f"{low['ndcg']:.3f}", "")  # fmt: skip
+    console.print(table)
+
+
 @app.command()
 def serve(
     data: DataOption = None,

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from newsarchive.archive import Archive
 from newsarchive.index.embedding import Embedder
 

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEED
+from typer.testing import CliRunner
+
 from newsarchive.archive import Archive
 from newsarchive.cli import main as cli
-from typer.testing import CliRunner
+
+from conftest import SEED
 
 runner = CliRunner()
 

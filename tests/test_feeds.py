@@ -13,12 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
+from typer.testing import CliRunner
+
 from newsarchive.archive import Archive
 from newsarchive.archive.feeds import parse_interval
 from newsarchive.archive.models import InputError
 from newsarchive.cli import main as cli
-from typer.testing import CliRunner
+
+from conftest import write_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()

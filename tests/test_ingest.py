@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from conftest import NEWS, SEED, write_jsonl
+
 from newsarchive.archive import Archive
+
+from conftest import NEWS, SEED, write_jsonl
 
 
 def test_reingest_embeds_nothing(archive: Archive, news_file: Path):

@@ -6,10 +6,11 @@ import gzip
 import json
 from pathlib import Path
 
-from conftest import SEED
 from newsarchive.archive.cleaning import clean_paragraphs
 from newsarchive.archive.models import Article, InputError
 from newsarchive.archive.readers import iter_inputs
+
+from conftest import SEED
 
 
 def read_all(*paths: str) -> tuple[list[Article], list[str]]:

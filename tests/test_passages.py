@@ -35,8 +35,9 @@ def test_run_on_sentence_is_split_by_words():
 
 
 def test_real_tokenizer_keeps_seed_passages_inside_the_model_window(embedder):
-    from conftest import SEED
     from newsarchive.archive.parsing import parse_plain_text
+
+    from conftest import SEED
 
     article = parse_plain_text(SEED.read_text(), "seed")
     long_paragraph = " ".join(article.paragraphs)  # ~1,200 tokens as one paragraph

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NEWS, SEED, write_jsonl
+
 from newsarchive.archive import Archive, InputError
+
+from conftest import NEWS, SEED, write_jsonl
 
 
 @pytest.fixture
@@ -123,3 +125,35 @@ def test_results_carry_article_fields(loaded: Archive):
         "url": None,
     }
     assert NEWS[3]["body"].split("\n\n")[0] in hit.text
+
+
+def test_eval_reports_article_level_metrics(loaded: Archive, tmp_path: Path):
+    queries = tmp_path / "q.jsonl"
+    write_jsonl(
+        queries,
+        [
+            {"qid": "1", "query": "Wheat exports climb", "relevant_ids": ["wheat-1"],
+             "title_body_overlap": 1.0},
+            {"qid": "2", "query": "Late goal wins the derby", "relevant_ids": ["football-1"],
+             "title_body_overlap": 0.2},
+            {"qid": "3", "query": "Cats adopt a lighthouse keeper", "relevant_ids": ["nowhere"],
+             "title_body_overlap": 0.0},
+        ],
+    )  # fmt: skip
+    result = loaded.evaluate(queries, mode="hybrid")
+    assert result["queries"] == 3
+    assert result["mrr"] == pytest.approx(2 / 3)  # two found at rank 1, one never
+    assert result["recall"] == pytest.approx(2 / 3)
+    assert result["low_overlap"]["queries"] == 2
+    assert result["low_overlap"]["mrr"] == pytest.approx(0.5)
+    with pytest.raises(InputError, match="q.jsonl:1"):
+        queries.write_text("{oops\n")
+        loaded.evaluate(queries)
+
+
+def test_reranker_hook_reorders_candidates(loaded: Archive):
+    plain = [h.article["id"] for h in loaded.search("prices and markets", limit=5).hits]
+    loaded.reranker = lambda query, texts: [float("goal" in t) for t in texts]
+    reranked = [h.article["id"] for h in loaded.search("prices and markets", limit=5).hits]
+    assert reranked[0] == "football-1"
+    assert sorted(reranked) == sorted(plain)

@@ -1,0 +1,122 @@
+"""Retrieval quality on the dev sets, every mode, plus the fusion-parameter sweep.
+
+    python bench/eval.py                      # both dev sets, all modes
+    python bench/eval.py --sets bbc --sweep   # and the RRF k / weight sweep
+
+Builds (once) an archive per corpus from the bodies only (titles dropped, otherwise the headline
+query is trivially in the index) under bench/.work/, then prints markdown tables. Reads
+../shared/; exits with a message when it is absent. Not a test: nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SETS = {
+    "bbc": ("corpora/bbc.jsonl", "eval/bbc_headlines.jsonl"),
+    "reuters": ("corpora/reuters21578-6k.jsonl", "eval/reuters21578_headlines.jsonl"),
+}
+
+
+def open_archive(name: str, work: Path):
+    from newsarchive.archive import Archive
+
+    corpus, _ = SETS[name]
+    archive = Archive(work / name)
+    if archive.stats()["articles"] == 0:
+        started = time.perf_counter()
+        report = archive.ingest([SHARED / corpus], keep_titles=False)
+        print(f"ingested {name}: {report.summary()} ({time.perf_counter() - started:.0f} s)")
+    return archive
+
+
+def rankings(archive, queries, depth: int = 500):
+    """Per query: semantic and keyword passage rankings, computed once for every variant."""
+    from newsarchive.archive.filters import Filters
+
+    searcher = archive.searcher()
+    out = {}
+    for q in queries:
+        semantic = [pid for pid, _ in searcher.semantic(q["query"], None, depth)]
+        keyword = [pid for pid, _ in searcher.keyword(q["query"], Filters(), depth)]
+        out[str(q["qid"])] = (semantic, keyword)
+    return out
+
+
+def article_runs(archive, queries, ranked_for, depth: int = 10):
+    from newsarchive.archive.search import group_by_article
+
+    runs = {}
+    for q in queries:
+        grouped, _ = group_by_article(archive.store, ranked_for(str(q["qid"])))
+        pids = [pid for pid, _ in grouped[:depth]]
+        rows = archive.store.passages_with_articles(pids)
+        runs[str(q["qid"])] = [rows[p]["article_id"] for p in pids if p in rows]
+    return runs
+
+
+def variants(ranked: dict, sweep: bool):
+    """(label, qid -> fused passage ranking) for each mode and fusion setting compared."""
+    from newsarchive.archive.fusion import RRF_K, reciprocal_rank_fusion
+
+    yield "keyword", lambda qid: [(p, 0.0) for p in ranked[qid][1]]
+    yield "semantic", lambda qid: [(p, 0.0) for p in ranked[qid][0]]
+    yield f"hybrid (RRF k={RRF_K})", lambda qid: reciprocal_rank_fusion(ranked[qid], RRF_K)
+    if sweep:
+        for k in (5, 10, 20, 30, 60, 100):
+            for w in (0.5, 1.0, 2.0):
+                yield (
+                    f"RRF k={k}, keyword weight {w}",
+                    lambda qid, k=k, w=w: reciprocal_rank_fusion(ranked[qid], k, [1.0, w]),
+                )
+
+
+def score(queries, runs) -> tuple[dict, dict]:
+    from newsarchive.archive.evaluate import LOW_OVERLAP, score_runs
+
+    low = [q for q in queries if q.get("title_body_overlap", 1.0) < LOW_OVERLAP]
+    return score_runs(queries, runs, 10), score_runs(low, runs, 10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default="bbc,reuters")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / ".work")
+    parser.add_argument("--sweep", action="store_true", help="also sweep RRF k and weights")
+    args = parser.parse_args()
+    if not SHARED.exists():
+        print(f"{SHARED} not found: the dev sets are not on this machine; nothing to do.")
+        return 0
+    from newsarchive.archive.evaluate import load_queries
+
+    for name in args.sets.split(","):
+        archive = open_archive(name, args.work)
+        queries = load_queries(SHARED / SETS[name][1])
+        n_low = sum(q.get("title_body_overlap", 1.0) < 0.5 for q in queries)
+        started = time.perf_counter()
+        ranked = rankings(archive, queries)
+        per_query_ms = (time.perf_counter() - started) * 1000 / len(queries)
+        stats = archive.stats()
+        print(f"\n### {name}: {stats['articles']} articles, {stats['passages']} passages, "
+              f"{len(queries)} queries ({n_low} with overlap < 0.5); "
+              f"{per_query_ms:.1f} ms/query for both retrievals\n")  # fmt: skip
+        print(
+            "| mode | MRR@10 | Recall@10 | nDCG@10 | low-overlap MRR@10 | low R@10 | low nDCG@10 |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+
+        for label, ranked_for in variants(ranked, args.sweep):
+            full, low = score(queries, article_runs(archive, queries, ranked_for))
+            print(f"| {label} | {full['mrr']:.3f} | {full['recall']:.3f} | {full['ndcg']:.3f} "
+                  f"| {low['mrr']:.3f} | {low['recall']:.3f} | {low['ndcg']:.3f} |")  # fmt: skip
+        archive.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
