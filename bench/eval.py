@@ -23,11 +23,18 @@ SETS = {
 }
 
 
-def open_archive(name: str, work: Path):
+def open_archive(name: str, work: Path, min_tokens: int | None = None):
     from newsarchive.archive import Archive
+    from newsarchive.archive.passages import PassagePolicy
 
     corpus, _ = SETS[name]
-    archive = Archive(work / name)
+    if min_tokens is None:
+        archive = Archive(work / name)
+    else:  # a chunk-size variant, in its own archive
+        archive = Archive(work / f"{name}-min{min_tokens}")
+        archive._policy = PassagePolicy(
+            max_tokens=archive.embedder.max_tokens, min_tokens=min_tokens
+        )
     if archive.stats()["articles"] == 0:
         started = time.perf_counter()
         report = archive.ingest([SHARED / corpus], keep_titles=False)
@@ -88,6 +95,9 @@ def main() -> int:
     parser.add_argument("--sets", default="bbc,reuters")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / ".work")
     parser.add_argument("--sweep", action="store_true", help="also sweep RRF k and weights")
+    parser.add_argument(
+        "--min-tokens", type=int, help="passage merge threshold to build and test (chunk size)"
+    )
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"{SHARED} not found: the dev sets are not on this machine; nothing to do.")
@@ -95,7 +105,7 @@ def main() -> int:
     from newsarchive.archive.evaluate import load_queries
 
     for name in args.sets.split(","):
-        archive = open_archive(name, args.work)
+        archive = open_archive(name, args.work, args.min_tokens)
         queries = load_queries(SHARED / SETS[name][1])
         n_low = sum(q.get("title_body_overlap", 1.0) < 0.5 for q in queries)
         started = time.perf_counter()
