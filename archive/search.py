@@ -17,7 +17,7 @@ import numpy as np
 
 from . import dedup
 from .filters import Filters
-from .fusion import RRF_K, reciprocal_rank_fusion
+from .fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
 from .models import Hit, InputError
 from .snippets import STOPWORDS, make_snippet
 from .store import Store
@@ -152,7 +152,9 @@ class Searcher:
             return semantic
         keyword = self.keyword(request.query, request.filters, depth)
         return reciprocal_rank_fusion(
-            [[pid for pid, _ in semantic], [pid for pid, _ in keyword]], k=self.rrf_k
+            [[pid for pid, _ in semantic], [pid for pid, _ in keyword]],
+            k=self.rrf_k,
+            weights=HYBRID_WEIGHTS,
         )
 
     def search(self, request: SearchRequest) -> SearchResponse:

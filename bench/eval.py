@@ -69,11 +69,14 @@ def article_runs(archive, queries, ranked_for, depth: int = 10):
 
 def variants(ranked: dict, sweep: bool):
     """(label, qid -> fused passage ranking) for each mode and fusion setting compared."""
-    from newsarchive.archive.fusion import RRF_K, reciprocal_rank_fusion
+    from newsarchive.archive.fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
 
     yield "keyword", lambda qid: [(p, 0.0) for p in ranked[qid][1]]
     yield "semantic", lambda qid: [(p, 0.0) for p in ranked[qid][0]]
-    yield f"hybrid (RRF k={RRF_K})", lambda qid: reciprocal_rank_fusion(ranked[qid], RRF_K)
+    yield (
+        f"hybrid (default: RRF k={RRF_K}, keyword weight {HYBRID_WEIGHTS[1]})",
+        lambda qid: reciprocal_rank_fusion(ranked[qid], RRF_K, HYBRID_WEIGHTS),
+    )
     if sweep:
         for k in (5, 10, 20, 30, 60, 100):
             for w in (0.5, 1.0, 2.0):
