@@ -21,6 +21,9 @@ _SENTENCE_RE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-
 class PassagePolicy:
     max_tokens: int = 254  # all-MiniLM-L6-v2 sees 256 tokens including [CLS] and [SEP]
     min_tokens: int = 24  # shorter paragraphs (subheadings, datelines) join a neighbour
+    # When set, consecutive paragraphs are packed together up to this size (one-sentence
+    # wire paragraphs carry little context alone); None keeps paragraphs apart once >= min.
+    target_tokens: int | None = None
 
 
 def approximate_token_counts(texts: list[str]) -> list[int]:
@@ -86,20 +89,24 @@ def make_passages(
     passage_sizes: list[int] = []
     pending: list[str] = []  # short units waiting to be joined with what follows
     pending_size = 0
+    target = policy.target_tokens
     for unit, size in zip(units, sizes):
-        if pending and pending_size + size + 1 > policy.max_tokens:
+        joined = pending_size + size + 1
+        full = target is not None and pending_size >= policy.min_tokens and joined > target
+        if pending and (joined > policy.max_tokens or full):
             passages.append(" ".join(pending))
             passage_sizes.append(pending_size)
             pending, pending_size = [], 0
         pending.append(unit)
         pending_size += size + (1 if len(pending) > 1 else 0)
-        if pending_size >= policy.min_tokens:
+        if target is None and pending_size >= policy.min_tokens:
             passages.append(" ".join(pending))
             passage_sizes.append(pending_size)
             pending, pending_size = [], 0
     if pending:
         # A short tail (a closing line) joins the passage before it when it fits.
-        if passages and passage_sizes[-1] + pending_size + 1 <= policy.max_tokens:
+        short = pending_size < policy.min_tokens
+        if short and passages and passage_sizes[-1] + pending_size + 1 <= policy.max_tokens:
             passages[-1] = passages[-1] + " " + " ".join(pending)
         else:
             passages.append(" ".join(pending))

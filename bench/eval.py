@@ -23,7 +23,9 @@ SETS = {
 }
 
 
-def open_archive(name: str, work: Path, min_tokens: int | None = None):
+def open_archive(
+    name: str, work: Path, min_tokens: int | None = None, target_tokens: int | None = None
+):
     from newsarchive.archive import Archive
     from newsarchive.archive.passages import PassagePolicy
 
@@ -101,6 +103,7 @@ def main() -> int:
     parser.add_argument(
         "--min-tokens", type=int, help="passage merge threshold to build and test (chunk size)"
     )
+    parser.add_argument("--target-tokens", type=int, help="pack paragraphs up to this size")
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"{SHARED} not found: the dev sets are not on this machine; nothing to do.")
@@ -108,7 +111,7 @@ def main() -> int:
     from newsarchive.archive.evaluate import load_queries
 
     for name in args.sets.split(","):
-        archive = open_archive(name, args.work, args.min_tokens)
+        archive = open_archive(name, args.work, args.min_tokens, args.target_tokens)
         queries = load_queries(SHARED / SETS[name][1])
         n_low = sum(q.get("title_body_overlap", 1.0) < 0.5 for q in queries)
         started = time.perf_counter()

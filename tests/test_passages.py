@@ -49,3 +49,12 @@ def test_real_tokenizer_keeps_seed_passages_inside_the_model_window(embedder):
     seed_passages = make_passages(article.paragraphs, embedder.count_tokens, policy)
     assert "US unwelcome" not in seed_passages
     assert any(p.startswith("US unwelcome A statement") for p in seed_passages)
+
+
+def test_target_packs_consecutive_paragraphs_up_to_the_target():
+    paragraphs = ["one two three four five", "six seven eight nine ten", "a b c d e f g h i j k l"]
+    policy = PassagePolicy(max_tokens=50, min_tokens=3, target_tokens=11)
+    assert make_passages(paragraphs, words, policy) == [
+        "one two three four five six seven eight nine ten",
+        "a b c d e f g h i j k l",
+    ]
