@@ -30,13 +30,13 @@ def open_archive(
     from newsarchive.archive.passages import PassagePolicy
 
     corpus, _ = SETS[name]
-    if min_tokens is None:
+    if min_tokens is None and target_tokens is None:
         archive = Archive(work / name)
     else:  # a chunk-size variant, in its own archive
-        archive = Archive(work / f"{name}-min{min_tokens}")
-        archive._policy = PassagePolicy(
-            max_tokens=archive.embedder.max_tokens, min_tokens=min_tokens
-        )
+        min_tokens = min_tokens or PassagePolicy.min_tokens
+        suffix = f"-min{min_tokens}" + (f"-t{target_tokens}" if target_tokens else "")
+        archive = Archive(work / f"{name}{suffix}")
+        archive._policy = PassagePolicy(archive.embedder.max_tokens, min_tokens, target_tokens)
     if archive.stats()["articles"] == 0:
         started = time.perf_counter()
         report = archive.ingest([SHARED / corpus], keep_titles=False)
