@@ -116,16 +116,24 @@ def export_onnx(model_path: Path, target: Path) -> None:
 
 def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation of the weights, per channel (keeps cosine ~0.99 to fp32)."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(f".tmp{os.getpid()}")
-    quantize_dynamic(
-        str(source),
-        str(tmp),
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        use_external_data_format=False,
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic advises pre-processing on the root logger
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            use_external_data_format=False,
+        )
+    finally:
+        root.setLevel(level)
     os.replace(tmp, target)
 
 

@@ -34,7 +34,7 @@ faiss.omp_set_num_threads(1)
 
 KINDS = ("flat", "ivf", "hnsw")
 AUTO_THRESHOLD = 200_000  # passages; below it exact search costs < ~20 ms per query here
-IVF_NPROBE_FRACTION = 1 / 32  # lists visited per query, as a share of nlist (min 16)
+IVF_NPROBE_FRACTION = 1 / 16  # lists visited per query, as a share of nlist (min 32)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 96
@@ -70,7 +70,7 @@ class VectorIndex:
         self.deleted = set(int(i) for i in (deleted if deleted is not None else ()))
         if kind == "ivf":
             ivf = faiss.extract_index_ivf(self.index)
-            self.nprobe = nprobe or max(16, int(ivf.nlist * IVF_NPROBE_FRACTION))
+            self.nprobe = nprobe or min(ivf.nlist, max(32, int(ivf.nlist * IVF_NPROBE_FRACTION)))
         else:
             self.nprobe = nprobe or 0
 
