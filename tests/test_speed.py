@@ -218,3 +218,26 @@ def test_reindex_switches_kind_from_the_cli(tmp_path: Path, embedder: Embedder, 
             assert hits[0].article["id"] == "tech-1"
     result = runner.invoke(cli.app, ["reindex", "--index", "bogus"])
     assert result.exit_code != 0
+
+
+# -- pipelined ingest ----------------------------------------------------------------------
+def test_pipeline_judges_repeats_against_what_is_written(archive: Archive, monkeypatch):
+    import newsarchive.archive.archive as module
+
+    monkeypatch.setattr(module, "BATCH_ARTICLES", 1)  # every article its own batch
+    edited = dict(NEWS[1], body=NEWS[1]["body"] + "\n\nA late paragraph about the talks.")
+    report = archive.ingest_articles([NEWS[0], NEWS[1], NEWS[0], edited, NEWS[2]])
+    assert (report.new, report.unchanged, report.changed) == (3, 1, 1)
+    assert archive.stats()["articles"] == 3
+    assert len(archive.index) == archive.stats()["passages"]
+
+
+def test_pipeline_errors_reach_the_caller(archive: Archive, monkeypatch):
+    def broken(texts):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(archive.embedder, "encode", broken)
+    with pytest.raises(RuntimeError, match="model exploded"):
+        archive.ingest_articles(NEWS * 40)
+    monkeypatch.undo()
+    assert archive.stats()["articles"] == 0
