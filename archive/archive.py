@@ -13,6 +13,7 @@ or wrong rows.
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[int, int], None]  # (articles read, passages embedded)
 BATCH_ARTICLES = 64
+# (articles to write, exact copies to record as extra sources, passages still to embed)
+BatchPlan = tuple[
+    list["ArticleWrite"], list[tuple[str, dict[str, Any]]], list[tuple["ArticleWrite", list[str]]]
+]
+INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 
 
 class ArchiveError(RuntimeError):
@@ -53,6 +59,7 @@ class Archive:
         *,
         embedder: Any = None,
         policy: PassagePolicy | None = None,
+        backend: str | None = None,
     ) -> None:
         self.path = Path(path).expanduser() if path else default_data_dir()
         self.path.mkdir(parents=True, exist_ok=True)
@@ -67,6 +74,8 @@ class Archive:
         self._dirty = False  # in-memory index newer than the FAISS file
         self._lock = threading.RLock()  # guards the FAISS view
         self._ingest_lock = threading.Lock()  # one ingest at a time per process
+        self._backend = backend
+        self.index_threshold: int | None = None  # passages before `auto` leaves flat
         self.rrf_k = RRF_K
         self.reranker: Reranker | None = None  # hook for a cross-encoder; none ships today
 
@@ -74,10 +83,41 @@ class Archive:
     @property
     def embedder(self):
         if self._embedder is None:
-            from ..index.embedding import Embedder
+            from ..index.embedding import make_embedder
 
-            self._embedder = Embedder(self._model_path)
+            self._embedder = make_embedder(
+                self._model_path, self.backend, cache_dir=self.path / "models"
+            )
         return self._embedder
+
+    @property
+    def backend(self) -> str:
+        """Which embedding backend this archive uses.
+
+        An explicit choice (argument or NEWSARCHIVE_BACKEND) wins and is checked against the
+        archive by `check_model`; otherwise the archive keeps the vector family it was built
+        with (fp32 -> onnx, int8 -> onnx-int8), and a new archive gets the default.
+        """
+        if self._embedder is not None:
+            return getattr(self._embedder, "backend", "torch")
+        from ..index.embedding import DEFAULT_BACKEND, VECTOR_FAMILY, configured_backend
+
+        chosen = self._backend or configured_backend()
+        if chosen:
+            return chosen
+        stored = self.stored_backend()
+        if stored is None:
+            return DEFAULT_BACKEND
+        if VECTOR_FAMILY.get(stored) == VECTOR_FAMILY[DEFAULT_BACKEND]:
+            return DEFAULT_BACKEND
+        return stored if stored in VECTOR_FAMILY else DEFAULT_BACKEND
+
+    def stored_backend(self) -> str | None:
+        """The backend that embedded this archive (archives from before backends: torch)."""
+        stored = self.store.get_meta("backend")
+        if stored is None and self.store.get_meta("model_fingerprint") is not None:
+            return "torch"
+        return stored
 
     @property
     def policy(self) -> PassagePolicy:
@@ -101,7 +141,9 @@ class Archive:
         return digest.hexdigest()[:16]
 
     def check_model(self, *, claim: bool = False) -> None:
-        """Refuse to mix vectors from two models in one archive."""
+        """Refuse to mix vectors from two models, or from two backends whose vectors differ."""
+        from ..index.embedding import VECTOR_FAMILY
+
         stored = self.store.get_meta("model_fingerprint")
         current = self.model_fingerprint()
         if stored is None:
@@ -110,7 +152,20 @@ class Archive:
                     self.store._set_meta("model_fingerprint", current)
                     self.store._set_meta("model_name", str(getattr(self.embedder, "name", "")))
                     self.store._set_meta("dimension", str(self.embedder.dimension))
+                    self.store._set_meta("backend", self.backend)
             return
+        stored_backend = self.stored_backend()
+        if VECTOR_FAMILY.get(stored_backend or "") != VECTOR_FAMILY.get(self.backend):
+            if stored_backend == "reembedding":
+                raise ArchiveError(
+                    f"{self.path}: a re-embedding was interrupted; run "
+                    "`newsarchive reindex --reembed` again"
+                )
+            raise ArchiveError(
+                f"{self.path}: archive was embedded with backend {stored_backend!r}, whose "
+                f"vectors differ from backend {self.backend!r}; set NEWSARCHIVE_BACKEND="
+                f"{stored_backend}, or run `newsarchive reindex --reembed` to convert it"
+            )
         if stored != current:
             name = self.store.get_meta("model_name", "another model")
             raise ArchiveError(
@@ -138,7 +193,34 @@ class Archive:
                 if self._index_generation is None and len(self._index) == 0:
                     self._index_generation = 0
             self.sync_index()
+            self._maybe_change_index_kind()
             return self._index
+
+    def index_kind(self) -> str:
+        """The configured index kind: auto (the default), flat, ivf or hnsw."""
+        return self.store.get_meta("index_kind") or "auto"
+
+    def _maybe_change_index_kind(self) -> None:
+        """Move the in-memory view to the configured kind (auto: ivf once past the threshold).
+
+        `auto` only ever moves flat -> ivf here; going back happens on `reindex`, so an archive
+        hovering around the threshold is not rebuilt again and again.
+        """
+        from ..index.vectors import AUTO_THRESHOLD, VectorIndex, auto_kind
+
+        configured = self.index_kind()
+        count = len(self._index)
+        if configured == "auto":
+            wanted = auto_kind(count, self.index_threshold or AUTO_THRESHOLD)
+            if wanted == "flat":
+                return
+        else:
+            wanted = configured
+        if wanted == self._index.kind or count == 0:
+            return
+        ids, vectors = self._index.vectors()
+        self._index = VectorIndex.build(self._index.dimension, wanted, ids, vectors)
+        self._dirty = True
 
     def sync_index(self) -> dict[str, int]:
         """Bring the FAISS view up to the database's generation; returns what changed."""
@@ -239,23 +321,28 @@ class Archive:
         the FAISS file to a later `save_index()` (the server batches those).
         """
         with self._ingest_lock:
-            return self._ingest(items, force, source, keep_titles, progress, save)
+            started = time.perf_counter()
+            report = IngestReport()
+            self.check_model(claim=True)
+            self._pipeline(items, report, force, source, keep_titles, progress)
+            if save:
+                if report.new or report.changed or not self.index_path.exists():
+                    _ = self.index  # load and catch up, so the FAISS file leaves this run current
+                self.save_index()
+            report.seconds = time.perf_counter() - started
+            return report
 
-    def _ingest(
+    def _batches(
         self,
         items: Iterable[Article | InputError | dict[str, Any]],
-        force: bool,
+        report: IngestReport,
         source: str | None,
         keep_titles: bool,
-        progress: ProgressCallback | None,
-        save: bool,
-    ) -> IngestReport:
+    ) -> Iterable[list[Article]]:
+        """Parsed, normalised articles in batches; an article seen twice starts a new batch."""
         from .parsing import article_from_record
 
-        started = time.perf_counter()
-        report = IngestReport()
         batch: dict[str, Article] = {}
-        self.check_model(claim=True)
         for item in items:
             if isinstance(item, dict):
                 try:
@@ -270,20 +357,105 @@ class Archive:
             article = self._prepare(item, report, source=source, keep_titles=keep_titles)
             key = article.identity()
             if key in batch:  # the same article twice in one batch: the later copy wins
-                self._ingest_batch(list(batch.values()), report, force, progress)
+                yield list(batch.values())
                 batch = {}
             batch[key] = article
             if len(batch) >= BATCH_ARTICLES:
-                self._ingest_batch(list(batch.values()), report, force, progress)
+                yield list(batch.values())
                 batch = {}
         if batch:
-            self._ingest_batch(list(batch.values()), report, force, progress)
-        if save:
-            if report.new or report.changed or not self.index_path.exists():
-                _ = self.index  # load and catch up, so the FAISS file leaves this run current
-            self.save_index()
-        report.seconds = time.perf_counter() - started
-        return report
+            yield list(batch.values())
+
+    def _pipeline(
+        self,
+        items: Iterable[Article | InputError | dict[str, Any]],
+        report: IngestReport,
+        force: bool,
+        source: str | None,
+        keep_titles: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Read, encode and write in three overlapping stages, so the model never waits.
+
+        A reader thread parses the next batches and splits them into passages while this
+        thread encodes, and a writer thread commits finished batches to SQLite and FAISS.
+        Batches still go to the database one transaction each, in input order, and a batch is
+        planned only once the one before it is written, so "new, changed or a copy" is always
+        judged against what is stored.
+        """
+        done = object()
+        planned: queue.Queue = queue.Queue(maxsize=2)
+        encoded: queue.Queue = queue.Queue(maxsize=2)
+        failures: list[BaseException] = []
+        written = threading.Condition()
+        state = {"written": -1, "stop": False}
+
+        def read() -> None:
+            try:
+                for number, articles in enumerate(
+                    self._batches(items, report, source, keep_titles)
+                ):
+                    if state["stop"]:
+                        return
+                    with written:
+                        # Planning reads what is stored (content hashes, duplicate
+                        # fingerprints), so it waits for every earlier batch to be written;
+                        # parsing the next batch still overlaps the encoding of this one.
+                        written.wait_for(
+                            lambda n=number: state["stop"] or state["written"] >= n - 1
+                        )
+                    planned.put((number, self._plan_batch(articles, report, force)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                failures.append(exc)
+            finally:
+                planned.put(done)
+
+        def write() -> None:
+            while True:
+                item = encoded.get()
+                if item is done:
+                    return
+                if failures:
+                    continue  # drain, so the encoding thread never blocks on a full queue
+                number, plan = item
+                try:
+                    self._store_batch(plan, report, progress)
+                except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                    failures.append(exc)
+                    state["stop"] = True
+                with written:
+                    state["written"] = number
+                    written.notify_all()
+
+        reader = threading.Thread(target=read, name="ingest-read", daemon=True)
+        writer = threading.Thread(target=write, name="ingest-write", daemon=True)
+        reader.start()
+        writer.start()
+        try:
+            while True:
+                item = planned.get()
+                if item is done:
+                    break
+                if failures:
+                    continue
+                number, plan = item
+                self._encode_plan(plan, force, report)
+                encoded.put((number, plan))
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            state["stop"] = True
+            with written:
+                written.notify_all()
+            while reader.is_alive():  # unblock a reader waiting on a full queue
+                try:
+                    planned.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            encoded.put(done)
+            writer.join()
+        if failures:
+            raise failures[0]
 
     def _prepare(
         self, article: Article, report: IngestReport, *, source: str | None, keep_titles: bool
@@ -311,6 +483,13 @@ class Archive:
         force: bool,
         progress: ProgressCallback | None,
     ) -> None:
+        """One batch start to finish, without threads (the pipeline runs these stages apart)."""
+        plan = self._plan_batch(articles, report, force)
+        self._encode_plan(plan, force, report)
+        self._store_batch(plan, report, progress)
+
+    def _plan_batch(self, articles: list[Article], report: IngestReport, force: bool) -> BatchPlan:
+        """Decide per article: skip, metadata-only update, or new passages to embed."""
         ids = [a.identity() for a in articles]
         states = self.store.article_states(ids)
         fingerprints = {i: Fingerprint.of(a.title, a.paragraphs) for a, i in zip(articles, ids)}
@@ -360,7 +539,24 @@ class Archive:
             write = ArticleWrite(row, [], fingerprint)
             writes.append(write)
             pending.append((write, texts))
-        self._embed(pending, force, report, progress)
+        return writes, aliases, pending
+
+    def _encode_plan(
+        self,
+        plan: BatchPlan,
+        force: bool,
+        report: IngestReport,
+    ) -> None:
+        self._embed(plan[2], force, report, None)
+
+    def _store_batch(
+        self,
+        plan: BatchPlan,
+        report: IngestReport,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Commit one batch to SQLite, then mirror it in the FAISS view."""
+        writes, aliases, _ = plan
         if writes or aliases:
             self._apply(*self.store.save_articles(writes, aliases))
         if progress:
@@ -483,6 +679,8 @@ class Archive:
             {
                 "path": str(self.path),
                 "model": self.store.get_meta("model_name"),
+                "backend": self.stored_backend(),
+                "index": self._index.kind if self._index is not None else self._saved_kind(),
                 "dimension": int(self.store.get_meta("dimension") or 0) or None,
                 "generation": self.store.generation(),
                 "database_bytes": (self.path / "archive.db").stat().st_size,
@@ -491,24 +689,84 @@ class Archive:
         )
         return stats
 
-    def reindex(self) -> dict[str, Any]:
-        """Rebuild the FAISS index from the vectors stored in SQLite (no re-embedding)."""
-        from ..index.vectors import VectorIndex
+    def _saved_kind(self) -> str | None:
+        import json
 
+        try:
+            return json.loads(self.index_path.with_suffix(".json").read_text()).get("kind")
+        except (OSError, ValueError):
+            return None
+
+    def reindex(
+        self,
+        *,
+        kind: str | None = None,
+        reembed: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Rebuild the FAISS index from the vectors stored in SQLite.
+
+        `kind` (auto, flat, ivf, hnsw) is remembered for later writes. `reembed` first
+        re-encodes every passage with the configured model and backend, which is how an archive
+        moves to another model or between fp32 and int8 vectors.
+        """
+        from ..index.vectors import AUTO_THRESHOLD, VectorIndex, auto_kind
+
+        if kind is not None and kind not in INDEX_KINDS:
+            raise InputError(f"index kind {kind!r} is not one of {', '.join(INDEX_KINDS)}")
         started = time.perf_counter()
+        if kind is not None:
+            self.store.set_meta("index_kind", kind)
+        reembedded = self._reembed(progress) if reembed else 0
         with self._lock:
             generation = self.store.generation()
-            index = VectorIndex(self.dimension)
-            max_id = -1
-            for ids, vectors in self.store.iter_vectors():
-                index.add(ids, vectors)
-                max_id = int(ids[-1])
+            chunks = list(self.store.iter_vectors())
+            ids = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
+            dim = self.dimension
+            vectors = (
+                np.vstack([c[1] for c in chunks]) if chunks else np.zeros((0, dim), np.float32)
+            )
+            del chunks
+            wanted = self.index_kind()
+            if wanted == "auto":
+                wanted = auto_kind(len(ids), self.index_threshold or AUTO_THRESHOLD)
+            if len(ids) == 0:
+                wanted = "flat"  # IVF needs vectors to train on; it is built once there are some
+            index = VectorIndex.build(dim, wanted, ids, vectors)
+            del vectors
+            max_id = int(ids.max()) if len(ids) else -1
             self._index, self._index_generation, self._max_id = index, generation, max_id
             self._dirty = True
             self.sync_index()  # anything written while we read
             self._dirty = True
             self.save_index()
-        return {"passages": len(index), "seconds": round(time.perf_counter() - started, 2)}
+        return {
+            "passages": len(index),
+            "kind": index.kind,
+            "reembedded": reembedded,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def _reembed(self, progress: ProgressCallback | None) -> int:
+        """Re-encode every stored passage with the configured model and backend.
+
+        The archive is marked `reembedding` until the last vector is written, so a run that is
+        killed half-way leaves an archive that refuses searches instead of mixing vectors.
+        """
+        embedder = self.embedder
+        self.store.set_meta("backend", "reembedding")
+        done = 0
+        for ids, texts in self.store.iter_texts(2048):
+            self.store.set_vectors(ids, embedder.encode(texts))
+            done += len(ids)
+            if progress:
+                progress(0, done)
+        with self.store.lock, self.store.db.conn:
+            self.store._set_meta("model_fingerprint", self.model_fingerprint())
+            self.store._set_meta("model_name", str(getattr(embedder, "name", "")))
+            self.store._set_meta("dimension", str(embedder.dimension))
+            self.store._set_meta("backend", self.backend)
+        return done
 
     def close(self) -> None:
         self.save_index()

@@ -464,6 +464,28 @@ class Store:
             yield ids, vectors
             last = int(ids[-1])
 
+    def iter_texts(self, batch: int = 2048) -> Iterator[tuple[list[int], list[str]]]:
+        """(passage ids, texts) in id order, for re-embedding."""
+        last = -1
+        while True:
+            with self.lock:
+                rows = self.db.conn.execute(
+                    "SELECT id, text FROM passages WHERE id > ? ORDER BY id LIMIT ?", [last, batch]
+                ).fetchall()
+            if not rows:
+                return
+            yield [r[0] for r in rows], [r[1] for r in rows]
+            last = int(rows[-1][0])
+
+    def set_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Replace stored vectors in place (re-embedding keeps passage ids)."""
+        rows = [
+            (np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(i))
+            for i, v in zip(ids, vectors)
+        ]
+        with self.write() as conn:
+            conn.executemany("UPDATE passages SET vector = ? WHERE id = ?", rows)
+
     # -- reading for search -------------------------------------------------------------
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not ids:

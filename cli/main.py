@@ -261,13 +261,26 @@ def stats(data: DataOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command()
-def reindex(data: DataOption = None) -> None:
-    """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding)."""
+def reindex(
+    data: DataOption = None,
+    index: Annotated[
+        str | None,
+        typer.Option("--index", help="auto (flat, then ivf when large), flat, ivf or hnsw."),
+    ] = None,
+    reembed: Annotated[
+        bool,
+        typer.Option("--reembed", help="Re-encode every passage with the configured backend."),
+    ] = False,
+) -> None:
+    """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding by default)."""
     archive = open_archive(data)
-    result = archive.reindex()
+    result = archive.reindex(kind=index, reembed=reembed)
     archive.close()
     console.print(
-        f"reindexed {result['passages']} passages in {result['seconds']} s", highlight=False
+        f"reindexed {result['passages']} passages ({result['kind']}"
+        + (f", {result['reembedded']} re-embedded" if reembed else "")
+        + f") in {result['seconds']} s",
+        highlight=False,
     )
 
 

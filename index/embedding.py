@@ -16,6 +16,12 @@ from pathlib import Path
 import numpy as np
 
 MODEL_ENV = "NEWSARCHIVE_MODEL"
+BACKEND_ENV = "NEWSARCHIVE_BACKEND"
+BACKENDS = ("onnx", "onnx-int8", "torch")
+# fp32 onnxruntime gives the same vectors as torch (cosine 1.0, max abs difference ~2e-7), so
+# the two may share an index; int8 vectors differ (cosine ~0.99) and never mix with fp32 ones.
+VECTOR_FAMILY = {"torch": "fp32", "onnx": "fp32", "onnx-int8": "int8"}
+DEFAULT_BACKEND = "onnx"
 
 
 def default_model_path() -> str:
@@ -32,8 +38,42 @@ class ModelError(RuntimeError):
     pass
 
 
+def configured_backend() -> str | None:
+    """NEWSARCHIVE_BACKEND, validated; None when unset."""
+    value = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if not value:
+        return None
+    if value not in BACKENDS:
+        raise ModelError(f"{BACKEND_ENV}={value!r} is not one of {', '.join(BACKENDS)}")
+    return value
+
+
+def make_embedder(
+    model_path: str | None = None,
+    backend: str = DEFAULT_BACKEND,
+    cache_dir: str | Path | None = None,
+    batch_size: int | None = None,
+):
+    """An embedder for `backend`; onnx ones keep their exported model under `cache_dir`."""
+    if backend not in BACKENDS:
+        raise ModelError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return Embedder(model_path, batch_size=batch_size or 32)
+    from .onnx_backend import OnnxEmbedder
+
+    path = Path(model_path or default_model_path()).expanduser()
+    if not path.is_dir():
+        raise ModelError(f"{path}: embedding model folder not found")
+    if not (path / "tokenizer.json").exists():
+        raise ModelError(f"{path}: the onnx backend needs tokenizer.json; use backend torch")
+    cache = Path(cache_dir) if cache_dir else path / ".onnx"
+    return OnnxEmbedder(path, cache, quantized=backend == "onnx-int8", batch_size=batch_size or 16)
+
+
 class Embedder:
     """A local sentence-transformers folder; vectors are float32 and L2-normalised."""
+
+    backend = "torch"
 
     def __init__(self, model_path: str | None = None, batch_size: int = 32) -> None:
         self.path = Path(model_path or default_model_path()).expanduser()

@@ -1,0 +1,143 @@
+"""Ingest throughput against bare encoding of the same passage texts, per backend.
+
+    .venv/bin/python bench/ingest.py --limit 300 --backends onnx,onnx-int8,torch
+
+For each backend it times, in one run: `encode` on exactly the passages ingest would embed
+(same batch size), then `Archive.ingest_articles` into a fresh archive, then `encode` again; the
+ratio is ingest passages/s over the mean of the two encode runs, so drift from other load on
+the machine shows up in the spread rather than in the ratio. It also prints the cosine between
+each backend's vectors and torch's. Reads ../shared/corpora/bbc.jsonl unless given a corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "bbc.jsonl"
+WORK = ROOT / "bench" / ".work"
+
+
+def load_records(path: Path, limit: int) -> list[dict]:
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            record.pop("title", None)  # bodies only, as in the eval set-up
+            record.pop("paragraphs", None)
+            records.append(record)
+            if len(records) >= limit:
+                break
+    return records
+
+
+def passage_texts(records: list[dict], embedder) -> list[str]:
+    """The texts ingest will embed, split exactly as ingest splits them (unique, in order)."""
+    from newsarchive.archive.parsing import article_from_record
+    from newsarchive.archive.passages import PassagePolicy, make_passages
+
+    policy = PassagePolicy(max_tokens=embedder.max_tokens)
+    texts: list[str] = []
+    for number, record in enumerate(records):
+        article = article_from_record(dict(record), f"article {number + 1}")
+        texts += make_passages(article.paragraphs, embedder.count_tokens, policy)
+    return list(dict.fromkeys(texts))
+
+
+def bare_rate(embedder, texts: list[str]):
+    """Passages/s of the model alone on these texts, and the vectors."""
+    start = time.perf_counter()
+    vectors = embedder.encode(texts)
+    return len(texts) / (time.perf_counter() - start), vectors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--limit", type=int, default=300, help="articles to ingest")
+    parser.add_argument("--backends", default="onnx,onnx-int8,torch")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the backend's")
+    args = parser.parse_args()
+    if not args.corpus.exists():
+        print(f"{args.corpus} not found; this benchmark needs ../shared/ (skipped)")
+        return 0
+
+    from newsarchive.archive import Archive
+    from newsarchive.index.embedding import make_embedder
+
+    records = load_records(args.corpus, args.limit)
+    print(f"corpus {args.corpus.name}: {len(records)} articles, cpus={os.cpu_count()}")
+    vectors = {}
+    rows = []
+    for backend in args.backends.split(","):
+        started = time.perf_counter()
+        embedder = make_embedder(None, backend, WORK / "models", args.batch_size)
+        embedder.load()
+        texts = passage_texts(records, embedder)
+        embedder.encode(texts[:8])  # warm-up
+        load_s = time.perf_counter() - started
+
+        encode_before, vectors[backend] = bare_rate(embedder, texts)
+        folder = Path(tempfile.mkdtemp(prefix="ingest-", dir=WORK))
+        try:
+            with Archive(folder, embedder=embedder) as archive:
+                start = time.perf_counter()
+                report = archive.ingest_articles([dict(r) for r in records])
+                ingest_s = time.perf_counter() - start
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        encode_after, _ = bare_rate(embedder, texts)
+        encode_rate = (encode_before + encode_after) / 2
+        ingest_rate = report.passages_embedded / ingest_s
+        rows.append(
+            (
+                backend,
+                embedder.batch_size,
+                len(texts),
+                encode_before,
+                encode_after,
+                ingest_rate,
+                ingest_rate / encode_rate,
+                load_s,
+            )
+        )
+        print(
+            f"{backend:>10}: batch {embedder.batch_size}, {len(texts)} passages; encode "
+            f"{encode_before:.1f} / {encode_after:.1f} passages/s (before/after); ingest "
+            f"{ingest_rate:.1f} passages/s ({report.passages_embedded} embedded in "
+            f"{ingest_s:.1f} s); ingest/encode = {ingest_rate / encode_rate:.3f}; "
+            f"load {load_s:.1f} s",
+            flush=True,
+        )
+    print()
+    print("| backend | batch | passages | encode/s (before, after) | ingest/s | ingest ÷ encode |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for backend, batch, n, before, after, ingest, ratio, _ in rows:
+        print(
+            f"| {backend} | {batch} | {n} | {before:.1f}, {after:.1f} | {ingest:.1f} | {ratio:.3f} |"
+        )
+    if "torch" in vectors:
+        import numpy as np
+
+        base = vectors["torch"]
+        for backend, other in vectors.items():
+            if backend == "torch":
+                continue
+            cos = (base * other).sum(axis=1)
+            print(
+                f"cosine torch vs {backend} over {len(cos)} passages: mean {cos.mean():.6f}, "
+                f"min {cos.min():.6f}; max |difference| {np.abs(base - other).max():.2e}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
