@@ -21,9 +21,10 @@ _SENTENCE_RE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-
 class PassagePolicy:
     max_tokens: int = 254  # all-MiniLM-L6-v2 sees 256 tokens including [CLS] and [SEP]
     min_tokens: int = 24  # shorter paragraphs (subheadings, datelines) join a neighbour
-    # When set, consecutive paragraphs are packed together up to this size (one-sentence
-    # wire paragraphs carry little context alone); None keeps paragraphs apart once >= min.
-    target_tokens: int | None = None
+    # Consecutive paragraphs are packed together up to this size: one-sentence wire
+    # paragraphs carry little context alone (measured in bench/README.md). None keeps
+    # paragraphs apart once they reach min_tokens.
+    target_tokens: int | None = 128
 
 
 def approximate_token_counts(texts: list[str]) -> list[int]:
