@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .sql import select_in
+
 SHINGLE_WORDS = 5
 NUM_PERM = 120
 BANDS = 20
@@ -162,14 +164,11 @@ def _cluster_of(conn: sqlite3.Connection, article_id: str) -> str | None:
 
 
 def _signatures(conn: sqlite3.Connection, ids: list[str]):
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        yield from conn.execute(
-            "SELECT article_id, cluster_id, signature FROM article_dedup "
-            f"WHERE signature IS NOT NULL AND article_id IN ({marks})",
-            chunk,
-        )
+    sql = (
+        "SELECT article_id, cluster_id, signature FROM article_dedup "
+        "WHERE signature IS NOT NULL AND article_id IN ({marks})"
+    )
+    return select_in(conn, sql, ids)
 
 
 def leave(conn: sqlite3.Connection, article_ids: Sequence[str]) -> None:
@@ -224,17 +223,9 @@ def forget(conn: sqlite3.Connection, article_ids: Sequence[str]) -> None:
 # -- reading ----------------------------------------------------------------------------------
 def clusters_of(conn: sqlite3.Connection, article_ids: Sequence[str]) -> dict[str, str]:
     """article id -> cluster id (articles stored before dedup existed are their own cluster)."""
-    found: dict[str, str] = {}
     ids = list(dict.fromkeys(article_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            conn.execute(
-                f"SELECT article_id, cluster_id FROM article_dedup WHERE article_id IN ({marks})",
-                chunk,
-            ).fetchall()
-        )
+    sql = "SELECT article_id, cluster_id FROM article_dedup WHERE article_id IN ({marks})"
+    found = dict(select_in(conn, sql, ids))
     return {a: found.get(a, a) for a in ids}
 
 
@@ -291,14 +282,10 @@ def also_in(own: dict[str, Any], copies: list[dict[str, Any]]) -> list[str]:
 
 def collapse(conn: sqlite3.Connection, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """Keep the best-ranked hit of each cluster (ranked holds one passage per article)."""
-    article_of: dict[int, str] = {}
     ids = [pid for pid, _ in ranked]
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        article_of.update(
-            conn.execute(f"SELECT id, article_id FROM passages WHERE id IN ({marks})", chunk)
-        )
+    article_of = dict(
+        select_in(conn, "SELECT id, article_id FROM passages WHERE id IN ({marks})", ids)
+    )
     clusters = clusters_of(conn, list(article_of.values()))
     seen: set[str] = set()
     kept = []

@@ -199,15 +199,9 @@ def group_by_article(
     if not ranked:
         return [], {}
     ids = [pid for pid, _ in ranked]
-    article_of: dict[int, str] = {}
-    with store.lock:
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            for pid, article_id in store.db.conn.execute(
-                f"SELECT id, article_id FROM passages WHERE id IN ({marks})", chunk
-            ):
-                article_of[pid] = article_id
+    article_of = dict(
+        store.select_in("SELECT id, article_id FROM passages WHERE id IN ({marks})", ids)
+    )
     best: dict[str, int] = {}
     grouped: list[tuple[int, float]] = []
     others: dict[int, list[int]] = {}

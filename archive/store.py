@@ -21,6 +21,7 @@ import numpy as np
 import sqlite_utils
 
 from . import dedup
+from .sql import select_in
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -251,65 +252,36 @@ class Store:
             np.array([r[0] for r in added], dtype=np.int64),
         )
 
+    def select_in(self, sql: str, values: Iterable[Any]) -> list[tuple]:
+        """`select_in` on this store's connection, under its lock."""
+        with self.lock:
+            return select_in(self.db.conn, sql, values)
+
     # -- articles -----------------------------------------------------------------------
     def article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """id -> (text_hash, meta_hash) for the ids already stored."""
-        states: dict[str, tuple[str, str]] = {}
-        with self.lock:
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                for row in self.db.conn.execute(
-                    f"SELECT id, text_hash, meta_hash FROM articles WHERE id IN ({marks})", chunk
-                ):
-                    states[row[0]] = (row[1], row[2])
-        return states
+        sql = "SELECT id, text_hash, meta_hash FROM articles WHERE id IN ({marks})"
+        return {row[0]: (row[1], row[2]) for row in self.select_in(sql, ids)}
 
     def duplicates_of(self, keys: Iterable[str]) -> dict[str, str]:
         """text key -> the stored article with that exact text."""
-        keys = list(set(keys))
         found: dict[str, str] = {}
-        with self.lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, article_id in self.db.conn.execute(
-                    f"SELECT text_key, article_id FROM article_dedup WHERE text_key IN ({marks}) "
-                    "ORDER BY rowid",
-                    chunk,
-                ):
-                    found.setdefault(key, article_id)
+        sql = "SELECT text_key, article_id FROM article_dedup WHERE text_key IN ({marks}) ORDER BY rowid"
+        for key, article_id in self.select_in(sql, set(keys)):
+            found.setdefault(key, article_id)
         return found
 
     def copy_owners(self, ids: Sequence[str]) -> dict[str, str]:
         """id of a recorded exact copy -> the article it is a copy of."""
-        found: dict[str, str] = {}
-        with self.lock:
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                found.update(
-                    self.db.conn.execute(
-                        "SELECT alias_id, article_id FROM article_sources "
-                        f"WHERE alias_id IN ({marks})",
-                        chunk,
-                    ).fetchall()
-                )
-        return found
+        sql = "SELECT alias_id, article_id FROM article_sources WHERE alias_id IN ({marks})"
+        return dict(self.select_in(sql, ids))
 
     def vectors_by_text_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Vectors already computed for identical passage text, to skip re-embedding them."""
-        hashes = list(set(hashes))
-        found: dict[str, np.ndarray] = {}
-        with self.lock:
-            for start in range(0, len(hashes), 500):
-                chunk = hashes[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for h, blob in self.db.conn.execute(
-                    f"SELECT text_hash, vector FROM passages WHERE text_hash IN ({marks})", chunk
-                ):
-                    found[h] = np.frombuffer(blob, dtype=np.float32)
-        return found
+        sql = "SELECT text_hash, vector FROM passages WHERE text_hash IN ({marks})"
+        return {
+            h: np.frombuffer(blob, dtype=np.float32) for h, blob in self.select_in(sql, set(hashes))
+        }
 
     def save_articles(
         self, writes: Sequence[ArticleWrite], aliases: Sequence[tuple[str, dict[str, Any]]] = ()
@@ -439,14 +411,9 @@ class Store:
     def vectors_for(self, ids: Sequence[int], dimension: int) -> np.ndarray:
         out = np.zeros((len(ids), dimension), dtype=np.float32)
         position = {int(pid): i for i, pid in enumerate(ids)}
-        with self.lock:
-            for start in range(0, len(ids), 900):
-                chunk = [int(i) for i in ids[start : start + 900]]
-                marks = ",".join("?" * len(chunk))
-                for pid, blob in self.db.conn.execute(
-                    f"SELECT id, vector FROM passages WHERE id IN ({marks})", chunk
-                ):
-                    out[position[pid]] = np.frombuffer(blob, dtype=np.float32)
+        sql = "SELECT id, vector FROM passages WHERE id IN ({marks})"
+        for pid, blob in self.select_in(sql, [int(i) for i in ids]):
+            out[position[pid]] = np.frombuffer(blob, dtype=np.float32)
         return out
 
     def iter_vectors(self, batch: int = 10000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
