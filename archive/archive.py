@@ -439,7 +439,7 @@ class Archive:
                 if failures:
                     continue
                 number, plan = item
-                self._encode_plan(plan, force, report)
+                self._embed(plan[2], force, report)
                 encoded.put((number, plan))
         except BaseException as exc:
             failures.append(exc)
@@ -475,18 +475,6 @@ class Archive:
                 report.warnings.append(f"{where}: {exc}; stored without a date")
                 article.date = None
         return article
-
-    def _ingest_batch(
-        self,
-        articles: list[Article],
-        report: IngestReport,
-        force: bool,
-        progress: ProgressCallback | None,
-    ) -> None:
-        """One batch start to finish, without threads (the pipeline runs these stages apart)."""
-        plan = self._plan_batch(articles, report, force)
-        self._encode_plan(plan, force, report)
-        self._store_batch(plan, report, progress)
 
     def _plan_batch(self, articles: list[Article], report: IngestReport, force: bool) -> BatchPlan:
         """Decide per article: skip, metadata-only update, or new passages to embed."""
@@ -541,14 +529,6 @@ class Archive:
             pending.append((write, texts))
         return writes, aliases, pending
 
-    def _encode_plan(
-        self,
-        plan: BatchPlan,
-        force: bool,
-        report: IngestReport,
-    ) -> None:
-        self._embed(plan[2], force, report, None)
-
     def _store_batch(
         self,
         plan: BatchPlan,
@@ -567,7 +547,6 @@ class Archive:
         pending: list[tuple[ArticleWrite, list[str]]],
         force: bool,
         report: IngestReport,
-        progress: ProgressCallback | None,
     ) -> None:
         """Embed the passages of new/changed articles, reusing vectors of identical text."""
         hashes = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for _, ts in pending for t in ts}

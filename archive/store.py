@@ -95,8 +95,6 @@ CREATE TABLE IF NOT EXISTS feeds (
 );
 """
 
-ARTICLE_FIELDS = ("id", "title", "author", "source", "date", "date_raw", "url")
-
 
 @dataclass
 class PassageRow:
