@@ -67,7 +67,7 @@ def make_embedder(
     if not (path / "tokenizer.json").exists():
         raise ModelError(f"{path}: the onnx backend needs tokenizer.json; use backend torch")
     cache = Path(cache_dir) if cache_dir else path / ".onnx"
-    return OnnxEmbedder(path, cache, quantized=backend == "onnx-int8", batch_size=batch_size or 16)
+    return OnnxEmbedder(path, cache, quantized=backend == "onnx-int8", batch_size=batch_size or 8)
 
 
 class Embedder:

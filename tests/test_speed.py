@@ -58,6 +58,15 @@ def test_onnx_export_is_cached_by_model_fingerprint(onnx_embedder, onnx_cache: P
     assert [p.parent.name for p in exported] == [onnx_embedder.fingerprint]
 
 
+def test_onnx_export_uses_fused_transformer_kernels(onnx_embedder):
+    """The speed of the default backend rests on the fused graph; the match test above on its
+    vectors. A silent fall-back to the plain export would keep working but lose ~25%."""
+    import onnx
+
+    graph = onnx.load(str(onnx_embedder.model_file())).graph
+    assert {"Attention", "SkipLayerNormalization"} <= {node.op_type for node in graph.node}
+
+
 def test_onnx_backend_does_not_import_torch(tmp_path: Path, embedder: Embedder, onnx_cache):
     import subprocess
     import sys
