@@ -42,6 +42,9 @@ BATCH_ARTICLES = 64
 BatchPlan = tuple[
     list["ArticleWrite"], list[tuple[str, dict[str, Any]]], list[tuple["ArticleWrite", list[str]]]
 ]
+# What an article's content alone determines: its duplicate fingerprint and, when it may need
+# embedding, its passage texts.
+Prepared = tuple[Fingerprint, "list[str] | None"]
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 
 
@@ -397,14 +400,15 @@ class Archive:
                 ):
                     if state["stop"]:
                         return
+                    # Work that depends only on the articles (fingerprints, passage splits)
+                    # overlaps the encoding of the batch before; deciding new, changed or a
+                    # copy reads what is stored, so it waits for every earlier batch.
+                    prepared = self._prepare_batch(articles, force)
                     with written:
-                        # Planning reads what is stored (content hashes, duplicate
-                        # fingerprints), so it waits for every earlier batch to be written;
-                        # parsing the next batch still overlaps the encoding of this one.
                         written.wait_for(
                             lambda n=number: state["stop"] or state["written"] >= n - 1
                         )
-                    planned.put((number, self._plan_batch(articles, report, force)))
+                    planned.put((number, self._plan_batch(articles, report, force, prepared)))
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
                 failures.append(exc)
             finally:
@@ -476,11 +480,35 @@ class Archive:
                 article.date = None
         return article
 
-    def _plan_batch(self, articles: list[Article], report: IngestReport, force: bool) -> BatchPlan:
+    def _prepare_batch(self, articles: list[Article], force: bool) -> dict[str, Prepared]:
+        """Fingerprints, and passage splits for articles whose text looks new or changed.
+
+        Uses no state that an earlier, still unwritten batch could change: the stored text
+        hash is only a hint of which articles need splitting, and `_plan_batch` splits any
+        article the hint missed.
+        """
+        ids = [a.identity() for a in articles]
+        stored = self.store.article_states(ids)
+        prepared = {}
+        for article, article_id in zip(articles, ids):
+            texts = None
+            if force or stored.get(article_id, ("",))[0] != article.text_hash():
+                texts = make_passages(article.paragraphs, self.embedder.count_tokens, self.policy)
+            prepared[article_id] = (Fingerprint.of(article.title, article.paragraphs), texts)
+        return prepared
+
+    def _plan_batch(
+        self,
+        articles: list[Article],
+        report: IngestReport,
+        force: bool,
+        prepared: dict[str, Prepared] | None = None,
+    ) -> BatchPlan:
         """Decide per article: skip, metadata-only update, or new passages to embed."""
+        prepared = prepared or self._prepare_batch(articles, force)
         ids = [a.identity() for a in articles]
         states = self.store.article_states(ids)
-        fingerprints = {i: Fingerprint.of(a.title, a.paragraphs) for a, i in zip(articles, ids)}
+        fingerprints = {i: prepared[i][0] for i in ids}
         owners = self.store.duplicates_of(f.key for f in fingerprints.values())
         copy_owners = self.store.copy_owners(ids)
         writes: list[ArticleWrite] = []
@@ -523,7 +551,9 @@ class Archive:
                 report.changed += 1
             else:
                 report.new += 1
-            texts = make_passages(article.paragraphs, self.embedder.count_tokens, self.policy)
+            texts = prepared[article_id][1]
+            if texts is None:  # stored text matched the hint, then an earlier batch changed it
+                texts = make_passages(article.paragraphs, self.embedder.count_tokens, self.policy)
             write = ArticleWrite(row, [], fingerprint)
             writes.append(write)
             pending.append((write, texts))
