@@ -129,6 +129,7 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
             source=body.source,
             where=body.where,
             group=body.group,
+            collapse=body.collapse,
         )
         return response.to_dict()
 
@@ -143,13 +144,14 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
         source: Annotated[list[str] | None, Query()] = None,
         where: Annotated[list[str] | None, Query(description="FIELD=VALUE, repeatable")] = None,
         group: bool = True,
+        collapse: bool = True,
     ) -> dict[str, Any]:
         """Ranked results; `where=topics=grain` filters on any stored metadata field."""
         from ..archive.filters import parse_where
 
         body = schemas.SearchBody(
             q=q, limit=limit, offset=offset, mode=mode, since=since, until=until,
-            source=source or [], where=parse_where(where), group=group,
+            source=source or [], where=parse_where(where), group=group, collapse=collapse,
         )  # fmt: skip
         return run_search(body)
 

@@ -23,6 +23,9 @@ class SearchBody(BaseModel):
         default_factory=dict, description='Metadata filters, e.g. {"topics": ["grain"]}.'
     )
     group: bool = Field(True, description="One result per article (best passage).")
+    collapse: bool = Field(
+        True, description="Syndicated copies of one story as one result, naming them in also_in."
+    )
 
 
 class ArticleRef(BaseModel):

@@ -130,9 +130,22 @@ def search(
     ] = False,
     as_json: JsonOption = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON result per line.")] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="NEWSARCHIVE_URL",
+            help="Ask a running `newsarchive serve` at this URL (ignored with --data).",
+        ),
+    ] = None,
 ) -> None:
     """Search the archive; results are ranked passages with their article."""
-    archive = open_archive(data)
+    if url and data is None:
+        from ..archive.remote import RemoteArchive
+
+        archive = RemoteArchive(url)
+    else:
+        archive = open_archive(data)
     response = archive.search(
         query,
         limit=limit,
@@ -333,6 +346,7 @@ def run() -> None:
     """Console entry point: library errors become one-line messages and exit code 2."""
     from ..archive.archive import ArchiveError
     from ..archive.models import InputError
+    from ..archive.remote import RemoteError
 
     try:
         from ..index.embedding import ModelError
@@ -340,7 +354,7 @@ def run() -> None:
         ModelError = RuntimeError  # noqa: N806
     try:
         app()
-    except (InputError, ArchiveError, ModelError) as exc:
+    except (InputError, ArchiveError, ModelError, RemoteError) as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:

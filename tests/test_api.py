@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,66 @@ def test_article_ingested_by_another_process_becomes_searchable(
         for r in client.get("/search", params={"q": "volcanic ash"}).json()["results"]
     ]
     assert "ash" not in ids
+
+
+@pytest.fixture
+def served(archive: Archive, monkeypatch):
+    """A real `serve` (uvicorn on a loopback port) over the test archive, for HTTP clients."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    monkeypatch.delenv("NEWSARCHIVE_API_KEY", raising=False)
+    monkeypatch.delenv("NEWSARCHIVE_READ_KEY", raising=False)
+    archive.ingest_articles([dict(r) for r in NEWS])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(archive), host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_cli_search_uses_a_running_server_when_configured(served: str, archive: Archive):
+    from typer.testing import CliRunner
+
+    from newsarchive.archive.remote import RemoteArchive
+    from newsarchive.cli import main as cli
+
+    local = archive.search("wheat exports to Egypt", limit=3, source="Reuters").to_dict()
+    remote = RemoteArchive(served).search("wheat exports to Egypt", limit=3, source="Reuters")
+    assert [r["passage_id"] for r in remote.to_dict()["results"]] == [
+        r["passage_id"] for r in local["results"]
+    ]
+    result = CliRunner().invoke(
+        cli.app,
+        ["search", "news", "--where", "category=sport", "--json"],
+        env={"NEWSARCHIVE_URL": served},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["article"]["id"] for r in json.loads(result.output)["results"]] == ["football-1"]
+
+
+def test_remote_errors_name_the_server(served: str):
+    import socket
+
+    from newsarchive.archive.models import InputError
+    from newsarchive.archive.remote import RemoteArchive, RemoteError
+
+    with pytest.raises(InputError, match=f"{served}: unparseable date"):
+        RemoteArchive(served).search("oil", since="not a date")
+    with socket.socket() as probe:  # a loopback port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(RemoteError, match=f"{closed}: cannot reach newsarchive serve"):
+        RemoteArchive(closed, timeout=2).search("oil")
