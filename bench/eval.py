@@ -24,18 +24,24 @@ SETS = {
 
 
 def open_archive(
-    name: str, work: Path, min_tokens: int | None = None, target_tokens: int | None = None
+    name: str,
+    work: Path,
+    min_tokens: int | None = None,
+    target_tokens: int | None = None,
+    backend: str | None = None,
 ):
     from newsarchive.archive import Archive
     from newsarchive.archive.passages import PassagePolicy
 
     corpus, _ = SETS[name]
+    # fp32 backends share archives (same vectors); int8 gets its own
+    tag = f"-{backend}" if backend == "onnx-int8" else ""
     if min_tokens is None and target_tokens is None:
-        archive = Archive(work / name)
+        archive = Archive(work / f"{name}{tag}", backend=backend)
     else:  # a chunk-size variant, in its own archive
         min_tokens = min_tokens or PassagePolicy.min_tokens
         suffix = f"-min{min_tokens}" + (f"-t{target_tokens}" if target_tokens else "")
-        archive = Archive(work / f"{name}{suffix}")
+        archive = Archive(work / f"{name}{suffix}{tag}", backend=backend)
         archive._policy = PassagePolicy(archive.embedder.max_tokens, min_tokens, target_tokens)
     if archive.stats()["articles"] == 0:
         started = time.perf_counter()
@@ -104,6 +110,7 @@ def main() -> int:
         "--min-tokens", type=int, help="passage merge threshold to build and test (chunk size)"
     )
     parser.add_argument("--target-tokens", type=int, help="pack paragraphs up to this size")
+    parser.add_argument("--backend", help="onnx, onnx-int8 or torch (default: the archive's)")
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"{SHARED} not found: the dev sets are not on this machine; nothing to do.")
@@ -111,7 +118,7 @@ def main() -> int:
     from newsarchive.archive.evaluate import load_queries
 
     for name in args.sets.split(","):
-        archive = open_archive(name, args.work, args.min_tokens, args.target_tokens)
+        archive = open_archive(name, args.work, args.min_tokens, args.target_tokens, args.backend)
         queries = load_queries(SHARED / SETS[name][1])
         n_low = sum(q.get("title_body_overlap", 1.0) < 0.5 for q in queries)
         started = time.perf_counter()
