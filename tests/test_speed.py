@@ -253,3 +253,13 @@ def test_pipeline_errors_reach_the_caller(archive: Archive, monkeypatch):
         archive.ingest_articles(NEWS * 40)
     monkeypatch.undo()
     assert archive.stats()["articles"] == 0
+
+
+def test_torch_keeps_its_threads_after_faiss_asks_for_one(embedder: Embedder):
+    """torch and faiss share one OpenMP runtime; faiss's single thread must not halve torch."""
+    import faiss
+    import torch
+
+    faiss.omp_set_num_threads(1)
+    embedder.encode(["a passage"])
+    assert torch.get_num_threads() == embedder.threads
