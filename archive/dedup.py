@@ -280,13 +280,21 @@ def also_in(own: dict[str, Any], copies: list[dict[str, Any]]) -> list[str]:
     return [label for label in dict.fromkeys(labels) if label != mine]
 
 
-def collapse(conn: sqlite3.Connection, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Keep the best-ranked hit of each cluster (ranked holds one passage per article)."""
+def collapse(
+    conn: sqlite3.Connection,
+    ranked: list[tuple[int, float]],
+    article_of: dict[int, str] | None = None,
+) -> list[tuple[int, float]]:
+    """Keep the best-ranked hit of each cluster (ranked holds one passage per article).
+
+    `article_of` (passage id -> article id) spares the lookup when the caller has it.
+    """
     ids = [pid for pid, _ in ranked]
-    article_of = dict(
-        select_in(conn, "SELECT id, article_id FROM passages WHERE id IN ({marks})", ids)
-    )
-    clusters = clusters_of(conn, list(article_of.values()))
+    if article_of is None:
+        article_of = dict(
+            select_in(conn, "SELECT id, article_id FROM passages WHERE id IN ({marks})", ids)
+        )
+    clusters = clusters_of(conn, [article_of[pid] for pid in ids if pid in article_of])
     seen: set[str] = set()
     kept = []
     for pid, score in ranked:

@@ -124,9 +124,14 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
         self._next_generation = 0
+        self.caches: dict[str, Any] = {}  # readers' derived state (e.g. term counts), by name
         with self.lock:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Searches read ~1,000 random passage rows; mapped pages and a 64 MB cache spare
+            # a system call per page (at a million passages grouping went from 15 to 10 ms).
+            conn.execute("PRAGMA mmap_size=8589934592")
+            conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(SCHEMA)
             if "passages_fts" not in self.db.table_names():

@@ -157,3 +157,27 @@ def test_reranker_hook_reorders_candidates(loaded: Archive):
     reranked = [h.article["id"] for h in loaded.search("prices and markets", limit=5).hits]
     assert reranked[0] == "football-1"
     assert sorted(reranked) == sorted(plain)
+
+
+def test_large_archives_leave_out_very_common_keywords(archive: Archive, monkeypatch):
+    """Past the size cutoff, a term in most passages no longer decides keyword matches (it
+    would make FTS5 score nearly every passage); rarer terms still do, and a query made only
+    of common terms keeps them."""
+    from newsarchive.archive.search import CommonTerms
+
+    records = [
+        {"id": f"market-{n}", "body": f"Market report number {n}: trading was quiet today."}
+        for n in range(8)
+    ]
+    records.append({"id": "cocoa", "body": "Cocoa harvest delayed by drought, traders said."})
+    archive.ingest_articles(records)
+    both = {h.article["id"] for h in archive.search("market cocoa", mode="keyword", limit=20).hits}
+    assert both == {"cocoa"} | {f"market-{n}" for n in range(8)}
+
+    monkeypatch.setattr(CommonTerms, "MIN_PASSAGES", 5)
+    monkeypatch.setattr(CommonTerms, "SHARE", 0.5)
+    archive.store.caches.clear()
+    rare = archive.search("market cocoa", mode="keyword", limit=20).hits
+    assert [h.article["id"] for h in rare] == ["cocoa"]
+    only_common = archive.search("market", mode="keyword", limit=20).hits
+    assert len(only_common) == 8
