@@ -252,7 +252,8 @@ class Searcher:
 def article_ids(store: Store, ranked: list[tuple[int, float]]) -> dict[int, str]:
     """passage id -> article id for the ranked passages that still exist."""
     ids = [pid for pid, _ in ranked]
-    return dict(store.select_in("SELECT id, article_id FROM passages WHERE id IN ({marks})", ids))
+    sql = "SELECT id, article_id FROM passages INDEXED BY passages_owner WHERE id IN ({marks})"
+    return dict(store.select_in(sql, ids))
 
 
 def group_by_article(

@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, position);
 CREATE INDEX IF NOT EXISTS passages_text_hash ON passages(text_hash);
+-- Passage -> article for ~1,000 ranked candidates per search: this narrow index answers it
+-- without walking the table's wide rows (text and vector).
+CREATE INDEX IF NOT EXISTS passages_owner ON passages(id, article_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- Passages removed at each generation, so a reader can catch its vector index up
 -- without rescanning every id.
