@@ -27,7 +27,7 @@ from .dates import DateError, normalise_date
 from .dedup import Fingerprint, copy_of
 from .filters import Filters, parse_where
 from .fusion import RRF_K
-from .models import Article, IngestReport, InputError
+from .models import ArchiveError, Article, IngestReport, InputError
 from .passages import PassagePolicy, make_passages
 from .search import Reranker, Searcher, SearchRequest, SearchResponse
 from .store import ArticleWrite, PassageRow, Store
@@ -46,10 +46,6 @@ BatchPlan = tuple[
 # embedding, its passage texts.
 Prepared = tuple[Fingerprint, "list[str] | None"]
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
-
-
-class ArchiveError(RuntimeError):
-    """The archive cannot do what was asked (e.g. it was built with another model)."""
 
 
 class Archive:

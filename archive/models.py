@@ -12,6 +12,10 @@ class InputError(ValueError):
     """Bad input that the user can fix; the message names the file (and line) and the problem."""
 
 
+class ArchiveError(RuntimeError):
+    """The archive cannot do what was asked (e.g. it was built with another model)."""
+
+
 @dataclass
 class Article:
     """One news article as read from any input format, before it is stored."""

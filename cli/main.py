@@ -344,8 +344,7 @@ def serve(
 
 def run() -> None:
     """Console entry point: library errors become one-line messages and exit code 2."""
-    from ..archive.archive import ArchiveError
-    from ..archive.models import InputError
+    from ..archive.models import ArchiveError, InputError
     from ..archive.remote import RemoteError
 
     try:

@@ -84,3 +84,13 @@ def test_help_does_not_import_the_model():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False False False"
+
+
+def test_search_through_a_server_skips_the_local_archive_stack():
+    """With NEWSARCHIVE_URL the CLI needs only an HTTP client: no SQLite layer, FAISS or model."""
+    code = (
+        "import sys; from newsarchive.cli import main; from newsarchive.archive import remote;"
+        "print(*(m in sys.modules for m in ('sqlite_utils', 'faiss', 'onnxruntime', 'torch')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False False False False", done.stderr

@@ -59,8 +59,8 @@ def test_onnx_export_is_cached_by_model_fingerprint(onnx_embedder, onnx_cache: P
 
 
 def test_onnx_export_uses_fused_transformer_kernels(onnx_embedder):
-    """The speed of the default backend rests on the fused graph; the match test above on its
-    vectors. A silent fall-back to the plain export would keep working but lose ~25%."""
+    """The export the backends run is the fused one (the int8 model is quantised from it); a
+    silent fall-back to the plain export would keep working, only slower."""
     import onnx
 
     graph = onnx.load(str(onnx_embedder.model_file())).graph

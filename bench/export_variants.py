@@ -1,0 +1,90 @@
+"""Which part of the ONNX export makes it fast: attention kind, graph fusions, int8 source.
+
+    .venv/bin/python bench/export_variants.py --limit 150
+
+Builds five model files under bench/.work/export-variants/ from the same model and encodes the
+same BBC body passages with each (batch 8, alternating, three rounds):
+
+- `sdpa`: torch.onnx.export of the model with its default SDPA attention (export v1);
+- `eager`: the same with eager attention, no offline fusion;
+- `eager+fused`: eager, then onnxruntime's transformer fusions (the `onnx` backend's file);
+- `int8(eager)` and `int8(eager+fused)`: dynamic int8 quantisation of those two.
+
+onnxruntime also applies its own graph optimisations when it loads any of them. Prints
+passages/s per round and each file's largest vector difference from `eager+fused`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import DEFAULT_CORPUS, WORK, load_records, passage_texts  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=150, help="articles")
+    args = parser.parse_args()
+    if not DEFAULT_CORPUS.exists():
+        print(f"{DEFAULT_CORPUS} not found; this benchmark needs ../shared/ (skipped)")
+        return 0
+    from newsarchive.index.embedding import default_model_path, make_embedder
+    from newsarchive.index.onnx_backend import export_onnx, quantize_int8
+
+    model = Path(default_model_path())
+    folder = WORK / "export-variants"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "sdpa": (folder / "sdpa.onnx", {"attention": "sdpa", "fuse": False}),
+        "eager": (folder / "eager.onnx", {"attention": "eager", "fuse": False}),
+        "eager+fused": (folder / "eager-fused.onnx", {"attention": "eager", "fuse": True}),
+    }
+    for path, options in files.values():
+        if not path.exists():
+            export_onnx(model, path, **options)
+    paths = {name: path for name, (path, _) in files.items()}
+    for name in ("eager", "eager+fused"):
+        quantized = paths[name].with_name(paths[name].stem + "-int8.onnx")
+        if not quantized.exists():
+            quantize_int8(paths[name], quantized)
+        paths[f"int8({name})"] = quantized
+
+    embedders = {}
+    for name, path in paths.items():
+        embedder = make_embedder(str(model), "onnx", folder / "unused", batch_size=8)
+        embedder.model_file = lambda path=path: path  # this variant instead of the cached one
+        embedder.load()
+        embedders[name] = embedder
+    texts = passage_texts(load_records(DEFAULT_CORPUS, args.limit), embedders["eager"])
+    print(f"{len(texts)} passages, batch 8, {os.cpu_count()} cpus")
+    vectors, rates = {}, {name: [] for name in embedders}
+    for _ in range(3):
+        for name, embedder in embedders.items():
+            embedder.encode(texts[:8])
+            start = time.perf_counter()
+            vectors[name] = embedder.encode(texts)
+            rates[name].append(len(texts) / (time.perf_counter() - start))
+    reference = vectors["eager+fused"]
+    print("| file | passages/s (3 rounds) | mean | max abs difference from eager+fused |")
+    print("| --- | --- | --- | --- |")
+    for name, values in rates.items():
+        difference = np.abs(vectors[name] - reference).max()
+        print(
+            f"| {name} | {', '.join(f'{v:.1f}' for v in values)} | {np.mean(values):.1f} "
+            f"| {difference:.2e} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
