@@ -498,10 +498,9 @@ class Archive:
         articles: list[Article],
         report: IngestReport,
         force: bool,
-        prepared: dict[str, Prepared] | None = None,
+        prepared: dict[str, Prepared],
     ) -> BatchPlan:
         """Decide per article: skip, metadata-only update, or new passages to embed."""
-        prepared = prepared or self._prepare_batch(articles, force)
         ids = [a.identity() for a in articles]
         states = self.store.article_states(ids)
         fingerprints = {i: prepared[i][0] for i in ids}

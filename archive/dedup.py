@@ -281,19 +281,13 @@ def also_in(own: dict[str, Any], copies: list[dict[str, Any]]) -> list[str]:
 
 
 def collapse(
-    conn: sqlite3.Connection,
-    ranked: list[tuple[int, float]],
-    article_of: dict[int, str] | None = None,
+    conn: sqlite3.Connection, ranked: list[tuple[int, float]], article_of: dict[int, str]
 ) -> list[tuple[int, float]]:
     """Keep the best-ranked hit of each cluster (ranked holds one passage per article).
 
-    `article_of` (passage id -> article id) spares the lookup when the caller has it.
+    `article_of` maps passage id -> article id (the search's grouping step looked it up).
     """
     ids = [pid for pid, _ in ranked]
-    if article_of is None:
-        article_of = dict(
-            select_in(conn, "SELECT id, article_id FROM passages WHERE id IN ({marks})", ids)
-        )
     clusters = clusters_of(conn, [article_of[pid] for pid in ids if pid in article_of])
     seen: set[str] = set()
     kept = []

@@ -14,7 +14,6 @@ from typing import Any
 
 from .models import InputError
 
-URL_ENV = "NEWSARCHIVE_URL"
 API_KEY_ENV = "NEWSARCHIVE_API_KEY"
 
 

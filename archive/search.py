@@ -91,12 +91,6 @@ def fts_terms(query: str) -> list[str]:
     return [t for t in terms if t != '""']
 
 
-def fts_query(query: str) -> str | None:
-    """The FTS5 MATCH expression for a user's words (None when nothing is searchable)."""
-    terms = fts_terms(query)
-    return " OR ".join(terms) if terms else None
-
-
 class CommonTerms:
     """Drops very common terms from large archives' keyword queries (a frequency cutoff).
 
@@ -171,9 +165,6 @@ class Searcher:
         terms = fts_terms(query)
         if not terms:
             return []
-        with self.store.lock:
-            common = self.store.caches.setdefault("common_terms", CommonTerms())
-            expression = " OR ".join(common.filter(self.store.db.conn, terms))
         if filters.is_empty():
             # No joins: with them SQLite looks up the passage and the article of every match
             # before sorting, which at a million passages costs more than the BM25 scoring.
@@ -192,6 +183,8 @@ class Searcher:
                 "ORDER BY bm25(passages_fts), p.id LIMIT ?"
             )
         with self.store.lock:
+            common = self.store.caches.setdefault("common_terms", CommonTerms())
+            expression = " OR ".join(common.filter(self.store.db.conn, terms))
             rows = self.store.db.conn.execute(sql, [expression, *params, depth]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
