@@ -87,8 +87,8 @@ def export_onnx(
             return output.last_hidden_state
 
     # Eager attention exports as plain MatMul/Softmax, a pattern onnxruntime fuses into one
-    # Attention kernel; the SDPA default exports as a graph it does not, and encodes ~17% slower
-    # (28.5 vs 34.3 passages/s, bench/export_variants.py).
+    # Attention kernel; the SDPA default exports as a graph it does not, and encoded 13-17%
+    # slower over two runs of bench/export_variants.py (27.1-28.5 vs 31.2-34.3 passages/s).
     try:
         inner = AutoModel.from_pretrained(
             str(model_path), local_files_only=True, attn_implementation=attention
@@ -127,9 +127,9 @@ def export_onnx(
 def fuse_graph(path: Path, model_path: Path) -> bool:
     """Rewrite an exported graph in place with onnxruntime's transformer fusions, if that is safe.
 
-    onnxruntime fuses much of this itself when it loads a plain graph, so for fp32 the offline
-    pass adds only ~3%; it matters for int8, which is quantised from this graph (~6% faster
-    than from the plain one; bench/export_variants.py). The fused graph is kept only if its
+    onnxruntime fuses much of this itself when it loads a plain graph, so the offline pass adds
+    3-12% for fp32 and 3-6% for int8, which is quantised from this graph (two runs of
+    bench/export_variants.py). The fused graph is kept only if its
     output matches the plain one on a padded sample batch; otherwise the plain export stays.
     """
     config_file = model_path / "config.json"
