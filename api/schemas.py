@@ -1,4 +1,9 @@
-"""Pydantic models for every request and response, so /docs documents the whole API."""
+"""The API's own request and response models, so /docs documents every field.
+
+Search requests and responses are the library's (`SearchRequest`, `SearchResponse`); the
+models here describe the other endpoints, and tests check that they carry every field the
+library returns.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +11,29 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["hybrid", "semantic", "keyword"]
+from ..archive import MAX_LIMIT, MAX_QUERY_CHARS, Copy, SearchRequest
 
 
-class SearchBody(BaseModel):
+class SearchParams(BaseModel):
+    """GET /search's query parameters: the fields of `SearchRequest`, with `where` as
+    repeatable FIELD=VALUE strings."""
+
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(min_length=1, max_length=1000, description="The query, in plain words.")
-    limit: int = Field(10, ge=1, le=100)
+    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query.")
+    limit: int = Field(10, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0)
-    mode: Mode = "hybrid"
-    since: str | None = Field(None, description="Only articles dated on/after (ISO date).")
-    until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
-    source: list[str] = Field(default_factory=list, description="Only these sources.")
-    where: dict[str, str | list[str]] = Field(
-        default_factory=dict, description='Metadata filters, e.g. {"topics": ["grain"]}.'
-    )
-    group: bool = Field(True, description="One result per article (best passage).")
-    collapse: bool = Field(
-        True, description="Syndicated copies of one story as one result, naming them in also_in."
-    )
+    mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
+    since: str | None = None
+    until: str | None = None
+    source: list[str] = Field(default_factory=list, description="Repeatable.")
+    where: list[str] = Field(default_factory=list, description="FIELD=VALUE, repeatable.")
+    group: bool = True
+    collapse: bool = True
 
-
-class ArticleRef(BaseModel):
-    id: str
-    title: str | None = None
-    author: str | None = None
-    source: str | None = None
-    date: str | None = None
-    url: str | None = None
-
-
-class SearchResult(BaseModel):
-    passage_id: int
-    score: float
-    text: str
-    position: int
-    snippet: str
-    highlights: list[tuple[int, int]] = Field(description="[start, end) spans of the snippet.")
-    other_passages: list[int] = Field(default_factory=list)
-    also_in: list[str] = Field(default_factory=list)
-    article: ArticleRef
-
-
-class SearchResponse(BaseModel):
-    query: str
-    mode: Mode
-    total: int = Field(description="Results available for paging (one per article by default).")
-    took_ms: float
-    results: list[SearchResult]
+    def to_request(self) -> SearchRequest:
+        options = self.model_dump(exclude={"q"})
+        return SearchRequest.make(self.q, **options)
 
 
 class ArticleIn(BaseModel):
@@ -79,6 +58,8 @@ class Passage(BaseModel):
 
 
 class ArticleOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     id: str
     title: str
     author: str | None = None
@@ -87,8 +68,18 @@ class ArticleOut(BaseModel):
     date_raw: str | None = None
     url: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    text_hash: str
+    meta_hash: str
+    passage_count: int
     ingested_at: str
     updated_at: str
+    cluster_id: str = Field(description="The cluster of near copies the article belongs to.")
+    copies: list[Copy] = Field(default_factory=list)
+    copy_id: str | None = Field(
+        None,
+        alias="copy",
+        description="When the id asked for is an exact copy: that id (this is its article).",
+    )
     passages: list[Passage]
 
 
@@ -98,6 +89,7 @@ class IngestResult(BaseModel):
     changed: int
     unchanged: int
     updated_metadata: int
+    exact_copies: int
     passages_embedded: int
     seconds: float
     errors: list[str]
@@ -109,13 +101,23 @@ class Deleted(BaseModel):
 
 
 class Stats(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
     articles: int
     passages: int
     first_date: str | None = None
     last_date: str | None = None
-    sources: dict[str, int]
+    sources: dict[str, int] = Field(description="Articles per source, the 20 largest.")
+    exact_copies: int
+    near_duplicate_clusters: int
+    clustered_articles: int
+    path: str
+    model: str | None = None
+    backend: str | None = None
+    index: str | None = None
+    dimension: int | None = None
+    generation: int
+    schema_version: int
+    database_bytes: int
+    index_bytes: int
 
 
 class Health(BaseModel):

@@ -1,20 +1,76 @@
-"""Articles in, ranked passages out: parsing, passages, the SQLite store and search."""
+"""Articles in, ranked passages out: the public names of the library.
+
+    from newsarchive.archive import Archive, SearchRequest
+    with Archive("~/news") as archive:
+        archive.ingest(["seeds/"])
+        for hit in archive.search("US troops leaving Iraq", limit=5).hits: ...
+
+The CLI and the HTTP API import only what this module exports.
+"""
 
 from typing import TYPE_CHECKING
 
-from .models import ArchiveError, Article, Hit, IngestReport, InputError
+from ..index.embedders.base import ModelError
+from . import config
+from .errors import ArchiveError, InputError
+from .records import Article, IngestReport
+from .search.filters import parse_where
+from .search.request import (
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    MODES,
+    ArticleRef,
+    Copy,
+    Hit,
+    SearchRequest,
+    SearchResponse,
+)
+from .search.request import describe as describe_errors
 
 if TYPE_CHECKING:
-    from .archive import Archive
+    from .facade import Archive
+    from .ingest.follow import FeedFollower, Poll, parse_interval
+    from .remote import RemoteArchive, RemoteError
 
-__all__ = ["Archive", "ArchiveError", "Article", "Hit", "IngestReport", "InputError"]
+__all__ = [
+    "MAX_LIMIT",
+    "MAX_QUERY_CHARS",
+    "MODES",
+    "Archive",
+    "ArchiveError",
+    "Article",
+    "ArticleRef",
+    "Copy",
+    "FeedFollower",
+    "Hit",
+    "IngestReport",
+    "InputError",
+    "ModelError",
+    "Poll",
+    "RemoteArchive",
+    "RemoteError",
+    "SearchRequest",
+    "SearchResponse",
+    "config",
+    "describe_errors",
+    "parse_interval",
+    "parse_where",
+]
 
 
 def __getattr__(name: str):
-    """`Archive` is imported on first use: it pulls in sqlite-utils (and pandas), ~0.6 s that a
-    search sent to a running server (archive/remote.py) never needs."""
+    """`Archive` is imported on first use: it pulls in sqlite-utils and FAISS, which a search
+    sent to a running server (`RemoteArchive`) never needs."""
     if name == "Archive":
-        from .archive import Archive
+        from .facade import Archive
 
         return Archive
+    if name in ("RemoteArchive", "RemoteError"):
+        from . import remote
+
+        return getattr(remote, name)
+    if name in ("FeedFollower", "Poll", "parse_interval"):
+        from .ingest import follow
+
+        return getattr(follow, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

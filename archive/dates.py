@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 
 from dateutil import parser as dateparser
 
+from .errors import InputError
 
-class DateError(ValueError):
-    pass
+
+class DateError(InputError):
+    """A date that cannot be read; the message quotes it."""
 
 
 def normalise_date(value: str | None) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .models import InputError
+from .errors import InputError
 
 LOW_OVERLAP = 0.5
 
@@ -86,7 +86,7 @@ def evaluate(
         started = time.perf_counter()
         response = archive.search(query["query"], limit=depth, mode=mode)
         latencies.append((time.perf_counter() - started) * 1000)
-        runs[str(query["qid"])] = list(dict.fromkeys(h.article["id"] for h in response.hits))
+        runs[str(query["qid"])] = list(dict.fromkeys(h.article.id for h in response.hits))
     result: dict[str, Any] = {
         "mode": mode,
         "queries": len(queries),

@@ -3,8 +3,8 @@
     .venv/bin/python bench/dedup.py [../shared/corpora/bbc.jsonl]
 
 Runs the real ingest path (parsing, identity, fingerprints, exact copies, MinHash/LSH clusters,
-SQLite writes) into a throw-away archive with a stub embedder that returns random vectors, so
-only the embedding cost is missing. Prints the figures and the time the dedup work took.
+SQLite writes) into a throw-away archive with the model-free `HashEmbedder`, so only the
+embedding cost is missing. Prints the figures and the time the dedup work took.
 """
 
 from __future__ import annotations
@@ -15,35 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT.parent / "shared" / "corpora" / "bbc.jsonl"
-
-
-class StubEmbedder:
-    """Random unit vectors and word counts: the pipeline runs, the model does not."""
-
-    name = "stub"
-    path = None
-    dimension = 8
-    max_tokens = 254
-
-    def __init__(self) -> None:
-        self.rng = np.random.default_rng(0)
-
-    def load(self) -> None:
-        pass
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        return [int(len(t.split()) * 1.3) + 2 for t in texts]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.rng.normal(size=(len(texts), self.dimension)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    def encode_query(self, query: str) -> np.ndarray:
-        return self.encode([query])[0]
 
 
 def main(argv: list[str]) -> int:
@@ -53,8 +26,10 @@ def main(argv: list[str]) -> int:
         return 0
     sys.path.insert(0, str(ROOT))
     from newsarchive.archive import Archive
-    from newsarchive.archive.dedup import Fingerprint
-    from newsarchive.archive.parsing import iter_jsonl, open_text_stream
+    from newsarchive.archive.ingest.fingerprint import Fingerprint
+    from newsarchive.archive.sources.files import open_text_stream
+    from newsarchive.archive.sources.json_records import iter_jsonl
+    from newsarchive.index.embedders.hashing import HashEmbedder
 
     articles = [a for a in iter_jsonl(open_text_stream(corpus), str(corpus))]
     started = time.perf_counter()
@@ -63,14 +38,14 @@ def main(argv: list[str]) -> int:
     fingerprint_seconds = time.perf_counter() - started
 
     with tempfile.TemporaryDirectory() as folder:
-        with Archive(folder, embedder=StubEmbedder()) as archive:
+        with Archive(folder, embedder=HashEmbedder(dimension=8)) as archive:
             started = time.perf_counter()
             report = archive.ingest([corpus])
             seconds = time.perf_counter() - started
             stats = archive.stats()
             conn = archive.store.db.conn
             copies_per_article = Counter(
-                r[0] for r in conn.execute("SELECT article_id FROM article_sources")
+                r[0] for r in conn.execute("SELECT article_id FROM article_copies")
             )
             sizes = Counter(
                 n

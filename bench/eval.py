@@ -31,7 +31,7 @@ def open_archive(
     backend: str | None = None,
 ):
     from newsarchive.archive import Archive
-    from newsarchive.archive.passages import PassagePolicy
+    from newsarchive.archive.ingest.passages import PassagePolicy
 
     corpus, _ = SETS[name]
     # fp32 backends share archives (same vectors); int8 gets its own
@@ -41,8 +41,8 @@ def open_archive(
     else:  # a chunk-size variant, in its own archive
         min_tokens = min_tokens or PassagePolicy.min_tokens
         suffix = f"-min{min_tokens}" + (f"-t{target_tokens}" if target_tokens else "")
-        archive = Archive(work / f"{name}{suffix}{tag}", backend=backend)
-        archive._policy = PassagePolicy(archive.embedder.max_tokens, min_tokens, target_tokens)
+        policy = PassagePolicy(254, min_tokens, target_tokens)  # all-MiniLM-L6-v2's window
+        archive = Archive(work / f"{name}{suffix}{tag}", backend=backend, policy=policy)
     if archive.stats()["articles"] == 0:
         started = time.perf_counter()
         report = archive.ingest([SHARED / corpus], keep_titles=False)
@@ -52,7 +52,7 @@ def open_archive(
 
 def rankings(archive, queries, depth: int = 500):
     """Per query: semantic and keyword passage rankings, computed once for every variant."""
-    from newsarchive.archive.filters import Filters
+    from newsarchive.archive.search.filters import Filters
 
     searcher = archive.searcher()
     out = {}
@@ -64,20 +64,20 @@ def rankings(archive, queries, depth: int = 500):
 
 
 def article_runs(archive, queries, ranked_for, depth: int = 10):
-    from newsarchive.archive.search import group_by_article
+    from newsarchive.archive.search.collapse import group_by_article
 
     runs = {}
     for q in queries:
-        grouped, _ = group_by_article(archive.store, ranked_for(str(q["qid"])))
-        pids = [pid for pid, _ in grouped[:depth]]
-        rows = archive.store.passages_with_articles(pids)
-        runs[str(q["qid"])] = [rows[p]["article_id"] for p in pids if p in rows]
+        ranked = ranked_for(str(q["qid"]))
+        article_of = archive.store.article_ids([pid for pid, _ in ranked])
+        grouped, _ = group_by_article(ranked, article_of)
+        runs[str(q["qid"])] = [article_of[pid] for pid, _ in grouped[:depth]]
     return runs
 
 
 def variants(ranked: dict, sweep: bool):
     """(label, qid -> fused passage ranking) for each mode and fusion setting compared."""
-    from newsarchive.archive.fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
+    from newsarchive.archive.search.fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
 
     yield "keyword", lambda qid: [(p, 0.0) for p in ranked[qid][1]]
     yield "semantic", lambda qid: [(p, 0.0) for p in ranked[qid][0]]

@@ -41,8 +41,9 @@ def main() -> int:
     if not DEFAULT_CORPUS.exists():
         print(f"{DEFAULT_CORPUS} not found; this benchmark needs ../shared/ (skipped)")
         return 0
-    from newsarchive.index.embedding import default_model_path, make_embedder
-    from newsarchive.index.onnx_backend import export_onnx, quantize_int8
+    from newsarchive.index.embedders import make_embedder
+    from newsarchive.index.embedders.model_folder import default_model_path
+    from newsarchive.index.embedders.onnx_export import export_onnx, quantize_int8
 
     model = Path(default_model_path())
     folder = WORK / "export-variants"
@@ -64,7 +65,7 @@ def main() -> int:
 
     embedders = {}
     for name, path in paths.items():
-        embedder = make_embedder(str(model), "onnx", folder / "unused", batch_size=8)
+        embedder = make_embedder("onnx", model, cache_dir=folder / "unused", batch_size=8)
         embedder.model_file = lambda path=path: path  # this variant instead of the cached one
         embedder.load()
         embedders[name] = embedder

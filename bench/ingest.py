@@ -44,8 +44,8 @@ def load_records(path: Path, limit: int) -> list[dict]:
 
 def passage_texts(records: list[dict], embedder) -> list[str]:
     """The texts ingest will embed, split exactly as ingest splits them (unique, in order)."""
-    from newsarchive.archive.parsing import article_from_record
-    from newsarchive.archive.passages import PassagePolicy, make_passages
+    from newsarchive.archive.ingest.passages import PassagePolicy, make_passages
+    from newsarchive.archive.sources import article_from_record
 
     policy = PassagePolicy(max_tokens=embedder.max_tokens)
     texts: list[str] = []
@@ -74,7 +74,7 @@ def main() -> int:
         return 0
 
     from newsarchive.archive import Archive
-    from newsarchive.index.embedding import make_embedder
+    from newsarchive.index.embedders import make_embedder
 
     records = load_records(args.corpus, args.limit)
     print(f"corpus {args.corpus.name}: {len(records)} articles, cpus={os.cpu_count()}")
@@ -82,7 +82,7 @@ def main() -> int:
     rows = []
     for backend in args.backends.split(","):
         started = time.perf_counter()
-        embedder = make_embedder(None, backend, WORK / "models", args.batch_size)
+        embedder = make_embedder(backend, cache_dir=WORK / "models", batch_size=args.batch_size)
         embedder.load()
         texts = passage_texts(records, embedder)
         embedder.encode(texts[:8])  # warm-up

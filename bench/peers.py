@@ -66,9 +66,10 @@ def main() -> int:
         return 0
 
     from newsarchive.archive import Archive
-    from newsarchive.archive.parsing import article_from_record
-    from newsarchive.archive.passages import PassagePolicy, make_passages
-    from newsarchive.index.embedding import default_model_path, make_embedder
+    from newsarchive.archive.ingest.passages import PassagePolicy, make_passages
+    from newsarchive.archive.sources import article_from_record
+    from newsarchive.index.embedders import make_embedder
+    from newsarchive.index.embedders.model_folder import default_model_path
 
     records = []
     with corpus.open(encoding="utf-8") as handle:
@@ -88,7 +89,9 @@ def main() -> int:
     )
 
     model = default_model_path()
-    embedders = {b: make_embedder(model, b, WORK / "models") for b in args.backends.split(",")}
+    embedders = {
+        b: make_embedder(b, model, cache_dir=WORK / "models") for b in args.backends.split(",")
+    }
     embedder = next(iter(embedders.values()))
     policy = PassagePolicy(max_tokens=embedder.max_tokens)
     passages: list[tuple[str, str]] = []  # (article id, text)
@@ -115,7 +118,7 @@ def main() -> int:
                     start = time.perf_counter()
                     response = archive.search(q["query"], mode=mode, limit=10)
                     seconds.append(time.perf_counter() - start)
-                    ranked.append([h.article["id"] for h in response.hits])
+                    ranked.append([h.article.id for h in response.hits])
                 mrr = mrr_at_10(ranked, relevant)
                 rows.append((f"newsarchive ({backend}, {mode})", ingest_s, latency(seconds), mrr))
                 print(rows[-1], flush=True)

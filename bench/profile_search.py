@@ -36,9 +36,11 @@ def main() -> int:
     if not (SHARED / "eval" / "bbc_headlines.jsonl").exists() or not folder.exists():
         print(f"needs ../shared/ and {folder} (run bench/serving.py first); skipped")
         return 0
-    from newsarchive.archive import Archive, dedup
-    from newsarchive.archive import search as stages
-    from newsarchive.archive.filters import Filters
+    from newsarchive.archive import Archive
+    from newsarchive.archive.search.collapse import collapse, group_by_article
+    from newsarchive.archive.search.filters import Filters
+    from newsarchive.archive.search.fusion import HYBRID_WEIGHTS, reciprocal_rank_fusion
+    from newsarchive.archive.search.request import CANDIDATE_DEPTH
 
     archive = Archive(folder)
     searcher = archive.searcher()
@@ -56,28 +58,30 @@ def main() -> int:
 
     def page(query, kept, others):
         rows = archive.store.passages_with_articles([pid for pid, _ in kept[:10]])
-        hits = [
-            stages.make_hit(rows[pid], score, query, others.get(pid, []))
+        return [
+            searcher.make_hit(rows[pid], score, query, others.get(pid, []))
             for pid, score in kept[:10]
             if pid in rows
         ]
-        dedup.attach_copies(conn, hits)
 
-    depth = stages.CANDIDATE_DEPTH
-    conn = archive.store.db.conn
+    def clusters(grouped, owners):
+        return store.clusters_of([owners[pid] for pid, _ in grouped])
+
+    depth = CANDIDATE_DEPTH
     store = archive.store
     for query in queries:
         vector = timed("encode query", searcher.encode_query, query)
         semantic = timed("vector search", searcher.vector_search, vector, depth, None)
         keyword = timed("keyword search", searcher.keyword, query, Filters(), depth)
-        fused = stages.reciprocal_rank_fusion(
+        fused = reciprocal_rank_fusion(
             [[pid for pid, _ in semantic], [pid for pid, _ in keyword]],
             k=searcher.rrf_k,
-            weights=stages.HYBRID_WEIGHTS,
+            weights=HYBRID_WEIGHTS,
         )
-        owners = timed("passage -> article", stages.article_ids, store, fused)
-        grouped, others = timed("group", stages.group_by_article, store, fused, owners)
-        kept = timed("collapse", dedup.collapse, conn, grouped, owners)
+        owners = timed("passage -> article", store.article_ids, [pid for pid, _ in fused])
+        grouped, others = timed("group", group_by_article, fused, owners)
+        cluster_of = timed("clusters", clusters, grouped, owners)
+        kept = timed("collapse", collapse, grouped, owners, cluster_of)
         timed("page (rows, snippets, copies)", page, query, kept, others)
         timed("whole search, semantic", archive.search, query, mode="semantic")
         timed("whole search, hybrid", archive.search, query)

@@ -11,7 +11,6 @@ the ground truth for recall@10. Latency is the index search alone, single-thread
 archive (faiss.omp_set_num_threads(1)), at k=10 and at the search's candidate depth (500);
 query encoding and a whole hybrid `Archive.search` on the seed archive are timed separately.
 
-TODO(http): time the same queries over HTTP against `newsarchive serve` once api/ is on main.
 """
 
 from __future__ import annotations
@@ -103,7 +102,7 @@ def main() -> int:
 
     import faiss
 
-    from newsarchive.index.vectors import VectorIndex, auto_kind
+    from newsarchive.index.vectors import auto_kind, build_index
 
     archive = seed_archive(args.seed_articles)
     ids, vectors = zip(*archive.store.iter_vectors())
@@ -152,7 +151,7 @@ def main() -> int:
             if kind == "hnsw" and size > args.hnsw_max:
                 continue
             start = time.perf_counter()
-            index = VectorIndex.build(base.shape[1], kind, passage_ids, collection)
+            index = build_index(kind, base.shape[1], passage_ids, collection)
             build = time.perf_counter() - start
             for k in (10, 500):
                 seconds, found = timed_searches(index, queries, k)

@@ -55,7 +55,7 @@ def paragraphs() -> list[tuple[str, str, str | None]]:
 def build(size: int, base: np.ndarray, pool: list, embedder) -> Path:
     """A synthetic archive of `size` passages (see the module docstring), built once."""
     from newsarchive.archive import Archive
-    from newsarchive.archive.store import ArticleWrite, PassageRow
+    from newsarchive.archive.records import ArticleWrite, PassageRow
 
     folder = WORK / f"serving-{size}"
     archive = Archive(folder, embedder=embedder)
@@ -91,12 +91,12 @@ def build(size: int, base: np.ndarray, pool: list, embedder) -> Path:
         ]
         writes.append(ArticleWrite(row, passages))
         if len(writes) == 5000 or start + 4 >= size:
-            archive.store.save_articles(writes)
+            archive.store.save(writes)
             writes = []
             print(f"  {start + 4:,} passages written", end="\r", flush=True)
     archive.close()
     with Archive(folder, embedder=embedder) as archive:
-        _ = archive.index  # build and save the FAISS file from the database
+        archive.vectors.current()  # build the FAISS index from the database
         kind = archive.stats().get("index")
     print(
         f"built {folder} ({size:,} passages, index {kind}) in {time.perf_counter() - started:.0f} s"

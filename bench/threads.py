@@ -32,13 +32,13 @@ def main() -> int:
     if not DEFAULT_CORPUS.exists():
         print(f"{DEFAULT_CORPUS} not found; this benchmark needs ../shared/ (skipped)")
         return 0
-    from newsarchive.index.embedding import make_embedder
+    from newsarchive.index.embedders import make_embedder
 
     records = load_records(DEFAULT_CORPUS, args.limit)
     for backend in args.backends.split(","):
 
         def session(threads: int, backend: str = backend):
-            embedder = make_embedder(None, backend, WORK / "models", batch_size=8)
+            embedder = make_embedder(backend, cache_dir=WORK / "models", batch_size=8)
             embedder.threads = threads
             embedder.load()
             return embedder

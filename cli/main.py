@@ -13,15 +13,34 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class Commands(TyperGroup):
+    """Library errors become one line on stderr and exit code 2, however the app is invoked."""
+
+    def invoke(self, ctx):
+        from ..archive import RemoteError
+
+        try:
+            return super().invoke(ctx)
+        except (InputError, ArchiveError, ModelError, RemoteError) as exc:
+            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
+    cls=Commands,
     help="A searchable news archive: ingest articles, search them by meaning and keywords.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
 
 DataOption = Annotated[
     Path | None,
@@ -32,10 +51,11 @@ DataOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def open_archive(data: Path | None):
+def open_archive(data: Path | None, *, create: bool = True):
+    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder)."""
     from ..archive import Archive
 
-    return Archive(data)
+    return Archive(data, create=create)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -64,32 +84,15 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
-    archive = open_archive(data)
-    show_progress = console.is_terminal and not as_json
-    if show_progress:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    options = {"force": force, "source": source, "keep_titles": not no_titles, "fetch": fetch}
+    with open_archive(data) as archive:
+        if console.is_terminal and not as_json:
+            from .output import progress_bar
 
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-        ) as bar:
-            task = bar.add_task("reading", total=None)
-
-            def progress(articles: int, embedded: int) -> None:
-                bar.update(task, description=f"{articles} articles, {embedded} passages embedded")
-
-            report = archive.ingest(
-                paths,
-                force=force,
-                source=source,
-                keep_titles=not no_titles,
-                progress=progress,
-                fetch=fetch,
-            )
-    else:
-        report = archive.ingest(
-            paths, force=force, source=source, keep_titles=not no_titles, fetch=fetch
-        )
-    archive.close()
+            with progress_bar(console) as progress:
+                report = archive.ingest(paths, progress=progress, **options)
+        else:
+            report = archive.ingest(paths, **options)
     for message in report.errors:
         errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     for message in report.warnings:
@@ -106,7 +109,7 @@ def ingest(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     data: DataOption = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 10,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, semantic or keyword.")] = "hybrid",
     since: Annotated[
@@ -140,13 +143,9 @@ def search(
     ] = None,
 ) -> None:
     """Search the archive; results are ranked passages with their article."""
-    if url and data is None:
-        from ..archive.remote import RemoteArchive
+    from ..archive import RemoteArchive, SearchRequest
 
-        archive = RemoteArchive(url)
-    else:
-        archive = open_archive(data)
-    response = archive.search(
+    request = SearchRequest.make(
         query,
         limit=limit,
         offset=offset,
@@ -158,7 +157,8 @@ def search(
         group=not passages,
         collapse=not no_collapse,
     )
-    result = response.to_dict()
+    with RemoteArchive(url) if url and data is None else open_archive(data) as archive:
+        result = archive.search(request).to_dict()
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
@@ -194,7 +194,7 @@ def follow(
     import signal
     import time
 
-    from ..archive.feeds import parse_interval
+    from ..archive import parse_interval
 
     seconds = parse_interval(every)
     archive = open_archive(data)
@@ -230,7 +230,8 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print one stored article with its passages."""
-    article = open_archive(data).get(article_id)
+    with open_archive(data) as archive:
+        article = archive.get(article_id)
     if article is None:
         fail(f"no article with id {article_id!r}")
     if as_json:
@@ -251,9 +252,8 @@ def remove(
     data: DataOption = None,
 ) -> None:
     """Delete articles, their passages and their vectors."""
-    archive = open_archive(data)
-    removed = archive.remove(article_ids)
-    archive.close()
+    with open_archive(data) as archive:
+        removed = archive.remove(article_ids)
     missing = [a for a in article_ids if a not in removed]
     console.print(f"removed {len(removed)} articles", highlight=False)
     if missing:
@@ -263,7 +263,8 @@ def remove(
 @app.command()
 def stats(data: DataOption = None, as_json: JsonOption = False) -> None:
     """Counts, date range, sources and sizes."""
-    result = open_archive(data).stats()
+    with open_archive(data) as archive:
+        result = archive.stats()
     if as_json:
         print(json.dumps(result))
         return
@@ -286,9 +287,8 @@ def reindex(
     ] = False,
 ) -> None:
     """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding by default)."""
-    archive = open_archive(data)
-    result = archive.reindex(kind=index, reembed=reembed)
-    archive.close()
+    with open_archive(data) as archive:
+        result = archive.reindex(kind=index, reembed=reembed)
     console.print(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
@@ -308,8 +308,8 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Score search on labelled queries: MRR, Recall and nDCG at article level."""
-    archive = open_archive(data)
-    results = [archive.evaluate(queries, mode=m, depth=limit) for m in (mode or ["hybrid"])]
+    with open_archive(data) as archive:
+        results = [archive.evaluate(queries, mode=m, depth=limit) for m in (mode or ["hybrid"])]
     if as_json:
         print(json.dumps(results if len(results) > 1 else results[0]))
         return
@@ -343,19 +343,9 @@ def serve(
 
 
 def run() -> None:
-    """Console entry point: library errors become one-line messages and exit code 2."""
-    from ..archive.models import ArchiveError, InputError
-    from ..archive.remote import RemoteError
-
-    try:
-        from ..index.embedding import ModelError
-    except ImportError:  # pragma: no cover
-        ModelError = RuntimeError  # noqa: N806
+    """Console entry point."""
     try:
         app()
-    except (InputError, ArchiveError, ModelError, RemoteError) as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
     except KeyboardInterrupt:
         errors.print("interrupted; what was committed is kept")
         sys.exit(130)

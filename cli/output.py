@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
+
+
+@contextmanager
+def progress_bar(console: Console) -> Iterator[Callable[[int, int], None]]:
+    """A spinner line for ingest; yields the progress callback `Archive.ingest` takes."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def progress(articles: int, embedded: int) -> None:
+            bar.update(task, description=f"{articles} articles, {embedded} passages embedded")
+
+        yield progress
 
 
 def render_hit(console: Console, rank: int, hit: dict[str, Any]) -> None:

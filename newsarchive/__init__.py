@@ -6,13 +6,13 @@ thin faces over it.
 
 __version__ = "0.1.0"
 
-__all__ = ["Archive", "__version__"]
+__all__ = ["Archive", "RemoteArchive", "__version__"]
 
 
 def __getattr__(name: str):
     # Lazy so `import newsarchive` stays cheap for `--help` and the API schemas.
-    if name == "Archive":
-        from .archive.archive import Archive
+    if name in ("Archive", "RemoteArchive"):
+        from . import archive
 
-        return Archive
+        return getattr(archive, name)
     raise AttributeError(name)

@@ -1,30 +1,74 @@
-"""Shared fixtures: one real embedding model per test session, a fresh archive per test."""
+"""Shared fixtures.
+
+Most tests run on the deterministic `HashEmbedder` (no model, milliseconds); the real model is
+loaded once per session, only by the tests in tests/model/ and those that ask for `model`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from newsarchive.archive import Archive
-from newsarchive.index.embedding import Embedder
+from newsarchive.index.embedders.hashing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_4270a9efd2e10240.txt"
+SEED_ID = "000_4270a9efd2e10240"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No NEWSARCHIVE_* setting of the machine running the tests leaks into them."""
+    for name in (
+        "NEWSARCHIVE_DATA",
+        "NEWSARCHIVE_MODEL",
+        "NEWSARCHIVE_BACKEND",
+        "NEWSARCHIVE_THREADS",
+        "NEWSARCHIVE_URL",
+        "NEWSARCHIVE_API_KEY",
+        "NEWSARCHIVE_READ_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    model = Embedder()
-    model.load()
-    return model
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
 
 
 @pytest.fixture
-def archive(tmp_path: Path, embedder: Embedder) -> Archive:
-    with Archive(tmp_path / "data", embedder=embedder) as opened:
+def archive(tmp_path: Path, hash_embedder: HashEmbedder) -> Iterator[Archive]:
+    """A fresh archive on the test embedder."""
+    with Archive(tmp_path / "data", embedder=hash_embedder) as opened:
+        yield opened
+
+
+@pytest.fixture
+def hash_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Archives opened by name (CLI, subprocesses) use the test embedder."""
+    monkeypatch.setenv("NEWSARCHIVE_BACKEND", "hash")
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The real model (torch), loaded once per session."""
+    from newsarchive.index.embedders import make_embedder
+
+    embedder = make_embedder("torch")
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture
+def model_archive(tmp_path: Path, model) -> Iterator[Archive]:
+    """A fresh archive on the real model."""
+    with Archive(tmp_path / "data", embedder=model) as opened:
         yield opened
 
 

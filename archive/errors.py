@@ -1,0 +1,17 @@
+"""The errors a user of the library (and of the CLI and the API) can meet, and what they mean.
+
+Each is answered the same way by every face: the CLI prints its message on one line and exits
+non-zero, the HTTP API answers with a 4xx status (the mapping is in api/errors.py). `ModelError` (the
+embedding model cannot be loaded) lives in index/, which never imports archive/; the package
+root re-exports it.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input that the user can fix; the message names the file (and line) and the problem."""
+
+
+class ArchiveError(RuntimeError):
+    """The archive cannot do what was asked (e.g. it was built with another model)."""

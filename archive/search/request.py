@@ -1,0 +1,159 @@
+"""The one definition of a search: what can be asked and what comes back.
+
+The library (`Archive.search`), the CLI, `RemoteArchive` and the HTTP API all use these
+models, so every face has the same fields, defaults and limits, and /docs shows exactly what a
+response carries.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import InputError
+from .filters import Filters, check_field, parse_where
+
+MODES = ("hybrid", "semantic", "keyword")
+Mode = Literal["hybrid", "semantic", "keyword"]
+MAX_QUERY_CHARS = 1000
+MAX_LIMIT = 100  # results per page, in every face
+CANDIDATE_DEPTH = 500  # passages per retriever; also the deepest page reachable
+
+
+class SearchRequest(BaseModel):
+    """A query with its filters and paging. `where` takes `{"topics": ["grain"]}` or
+    `["topics=grain"]`; `source` a name or a list of names."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    query: str = Field(
+        alias="q",
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="The query, in plain words.",
+    )
+    limit: int = Field(10, ge=1, le=MAX_LIMIT, description="Results per page.")
+    offset: int = Field(0, ge=0, description="Results to skip (paging).")
+    mode: Mode = Field("hybrid", description="hybrid (default), semantic or keyword.")
+    since: str | None = Field(None, description="Only articles dated on/after (ISO date).")
+    until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
+    source: list[str] = Field(default_factory=list, description="Only these sources.")
+    where: dict[str, list[str]] = Field(
+        default_factory=dict, description='Metadata filters, e.g. {"topics": ["grain"]}.'
+    )
+    group: bool = Field(True, description="One result per article (its best passage).")
+    collapse: bool = Field(
+        True, description="Syndicated copies of one story as one result, naming them in also_in."
+    )
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query is empty")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _sources(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else (value or [])
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, (list, tuple)):
+            return parse_where(list(value))
+        if isinstance(value, dict):
+            return {
+                check_field(k): list(v) if isinstance(v, (list, tuple)) else [v]
+                for k, v in value.items()
+            }
+        return value
+
+    @classmethod
+    def make(cls, query: str, **options: Any) -> SearchRequest:
+        """Build from keyword arguments, as `Archive.search` takes them; a bad value is one
+        InputError naming the field."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InputError(f"query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
+        try:
+            return cls(query=query, **{k: v for k, v in options.items() if v is not None})
+        except ValidationError as exc:
+            raise InputError(describe(exc.errors())) from None
+
+    def filters(self) -> Filters:
+        return Filters(since=self.since, until=self.until, sources=self.source, where=self.where)
+
+
+def describe(errors: list[dict[str, Any]]) -> str:
+    """Pydantic's errors as one line: `field: problem; field: problem`."""
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        named = where and not message.startswith(f"{where}:")
+        parts.append(f"{where}: {message}" if named else message)
+    return "; ".join(parts)
+
+
+class ArticleRef(BaseModel):
+    """The article a result belongs to."""
+
+    id: str
+    title: str | None = None
+    author: str | None = None
+    source: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+class Copy(BaseModel):
+    """Another outlet's copy of a story: `exact` (same text, kept as another source of the
+    article) or `near` (a lightly edited copy, an article of its own in the same cluster)."""
+
+    id: str
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    date: str | None = None
+    kind: Literal["exact", "near"]
+
+
+class Hit(BaseModel):
+    """One ranked result: a passage and the article it belongs to."""
+
+    passage_id: int
+    score: float = Field(description="Fused (hybrid), cosine (semantic) or BM25 (keyword) score.")
+    text: str
+    position: int = Field(description="The passage's place in its article, from 0.")
+    snippet: str = ""
+    highlights: list[tuple[int, int]] = Field(
+        default_factory=list, description="[start, end) spans of the snippet to mark."
+    )
+    other_passages: list[int] = Field(
+        default_factory=list, description="The article's other matching passages."
+    )
+    also_in: list[str] = Field(default_factory=list, description="Outlets of its copies.")
+    copies: list[Copy] = Field(default_factory=list)
+    article: ArticleRef
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: Mode
+    total: int = Field(description="Results available for paging (one per article by default).")
+    took_ms: float
+    results: list[Hit]
+
+    @property
+    def hits(self) -> list[Hit]:
+        return self.results
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document every face prints (`--json`, the HTTP API)."""
+        return self.model_dump(mode="json")

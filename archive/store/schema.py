@@ -1,0 +1,137 @@
+"""The database schema as migrations, applied in order when an archive is opened.
+
+`m001_initial` is the schema every archive had before migrations existed, written with
+`IF NOT EXISTS`, so an existing archive records it as applied without any change. Later
+migrations change the schema step by step; `stats` shows how far an archive is
+(`schema_version`). Each runs in one transaction with the record of it having run
+(sqlite-utils' `Migrations`), and the store holds the archive's write lock while applying them,
+so two processes opening a new archive at once do not race.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("newsarchive")
+
+# One statement per entry: executescript() would commit the migration's transaction early.
+INITIAL = [
+    """CREATE TABLE IF NOT EXISTS articles (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        author TEXT,
+        source TEXT,
+        date TEXT,
+        date_raw TEXT,
+        url TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        text_hash TEXT NOT NULL,
+        meta_hash TEXT NOT NULL,
+        passage_count INTEGER NOT NULL DEFAULT 0,
+        ingested_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS articles_date ON articles(date)",
+    "CREATE INDEX IF NOT EXISTS articles_source ON articles(source)",
+    "CREATE INDEX IF NOT EXISTS articles_url ON articles(url)",
+    # AUTOINCREMENT: a passage id is never reused, so a stale vector-index entry can never be
+    # mistaken for a newer passage that got the same id.
+    """CREATE TABLE IF NOT EXISTS passages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id TEXT NOT NULL REFERENCES articles(id),
+        position INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, position)",
+    "CREATE INDEX IF NOT EXISTS passages_text_hash ON passages(text_hash)",
+    # Passage -> article for ~1,000 ranked candidates per search: this narrow index answers it
+    # without walking the table's wide rows (text and vector).
+    "CREATE INDEX IF NOT EXISTS passages_owner ON passages(id, article_id)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Passages removed at each generation, so a reader can catch its vector index up without
+    # rescanning every id.
+    "CREATE TABLE IF NOT EXISTS tombstones (passage_id INTEGER NOT NULL, generation INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS tombstones_generation ON tombstones(generation)",
+    # Copies of one story (store/dedup.py): each article's text key and cluster, the LSH band
+    # keys that find near copies, and exact copies kept as other sources of one article.
+    """CREATE TABLE IF NOT EXISTS article_dedup (
+        article_id TEXT PRIMARY KEY,
+        text_key TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        signature BLOB
+    )""",
+    "CREATE INDEX IF NOT EXISTS article_dedup_text ON article_dedup(text_key)",
+    "CREATE INDEX IF NOT EXISTS article_dedup_cluster ON article_dedup(cluster_id)",
+    "CREATE TABLE IF NOT EXISTS lsh_bands (band_key INTEGER NOT NULL, article_id TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS lsh_bands_key ON lsh_bands(band_key)",
+    "CREATE INDEX IF NOT EXISTS lsh_bands_article ON lsh_bands(article_id)",
+    """CREATE TABLE IF NOT EXISTS article_sources (
+        alias_id TEXT PRIMARY KEY,
+        article_id TEXT NOT NULL,
+        title TEXT,
+        source TEXT,
+        url TEXT,
+        date TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX IF NOT EXISTS article_sources_article ON article_sources(article_id)",
+    # Followed feeds: conditional-request validators and the outcome of the last poll.
+    """CREATE TABLE IF NOT EXISTS feeds (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_polled TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        polls INTEGER NOT NULL DEFAULT 0,
+        articles_new INTEGER NOT NULL DEFAULT 0
+    )""",
+    # The keyword index: FTS5 over passage text, kept in step by triggers inside the same
+    # transactions (the DDL sqlite-utils' enable_fts wrote before migrations existed).
+    """CREATE VIRTUAL TABLE IF NOT EXISTS "passages_fts" USING FTS5 (
+        "text",
+        tokenize='porter unicode61 remove_diacritics 2',
+        content="passages"
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS "passages_ai" AFTER INSERT ON "passages" BEGIN
+      INSERT INTO "passages_fts" (rowid, "text") VALUES (new.rowid, new."text");
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS "passages_ad" AFTER DELETE ON "passages" BEGIN
+      INSERT INTO "passages_fts" ("passages_fts", rowid, "text") VALUES('delete', old.rowid, old."text");
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS "passages_au" AFTER UPDATE ON "passages" BEGIN
+      INSERT INTO "passages_fts" ("passages_fts", rowid, "text") VALUES('delete', old.rowid, old."text");
+      INSERT INTO "passages_fts" (rowid, "text") VALUES (new.rowid, new."text");
+    END""",
+]
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """The schema of every archive written before migrations; a no-op on those archives."""
+    for statement in INITIAL:
+        db.execute(statement)
+
+
+@migrations()
+def m002_article_copies(db: Database) -> None:
+    """One name for an exact copy kept as another source of an article: `article_copies`,
+    keyed by `copy_id` (was `article_sources.alias_id`)."""
+    db.execute("ALTER TABLE article_sources RENAME TO article_copies")
+    db.execute("ALTER TABLE article_copies RENAME COLUMN alias_id TO copy_id")
+    db.execute("DROP INDEX IF EXISTS article_sources_article")
+    db.execute("CREATE INDEX IF NOT EXISTS article_copies_article ON article_copies(article_id)")
+
+
+def schema_version(db: Database) -> int:
+    """How many migrations this archive has applied."""
+    return len(migrations.applied(db))
+
+
+def migrate(db: Database) -> None:
+    """Apply every pending migration (the caller holds the archive's write lock)."""
+    if migrations.pending(db):
+        migrations.apply(db)

@@ -1,0 +1,137 @@
+"""The onnxruntime backends: the same model, faster on CPU, and far faster to start.
+
+The transformer is exported once (onnx_export.py) into a cache folder named after the model's
+fingerprint, so an updated model is exported anew and a stale export is never used. After that,
+encoding needs only onnxruntime, numpy and `tokenizers`: torch and sentence-transformers are
+not imported at all, which is most of a cold start. fp32 vectors equal torch's (cosine 1.0);
+`onnx-int8` quantises the weights, and its vectors are a family of their own.
+
+Pooling and normalisation follow the model folder's `modules.json` and pooling config, the way
+sentence-transformers applies them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .base import Embedder, ModelError, default_threads
+from .model_folder import ModelFolder
+from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8
+
+
+class OnnxEmbedder(Embedder):
+    """Embeds with onnxruntime; `quantized` selects the int8 model."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        cache_dir: str | Path | None = None,
+        quantized: bool = False,
+        batch_size: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.folder = ModelFolder(model_path)
+        self.path = self.folder.path
+        if not self.folder.has_tokenizer:
+            raise ModelError(
+                f"{self.path}: the onnx backend needs tokenizer.json; use backend torch"
+            )
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else self.path / ".onnx"
+        self.quantized = quantized
+        self.backend = "onnx-int8" if quantized else "onnx"
+        self.family = "int8" if quantized else "fp32"
+        self.batch_size = batch_size or 8
+        self.threads = default_threads(threads)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def dimension(self) -> int:
+        return self.folder.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.folder.max_tokens
+
+    @property
+    def fingerprint(self) -> str:
+        return self.folder.fingerprint
+
+    @cached_property
+    def _counter(self):
+        return self.folder.tokenizer()
+
+    @cached_property
+    def _batch_tokenizer(self):
+        return self.folder.tokenizer(window=True)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
+
+    def model_file(self) -> Path:
+        """The cached ONNX file for this model and precision, exported on first use."""
+        folder = self.cache_dir / f"{self.fingerprint}-v{EXPORT_VERSION}"
+        fp32 = folder / "model.onnx"
+        if not fp32.exists():
+            export_onnx(self.path, fp32)
+        if not self.quantized:
+            return fp32
+        int8 = folder / "model-int8.onnx"
+        if not int8.exists():
+            quantize_int8(fp32, int8)
+        return int8
+
+    @cached_property
+    def session(self):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(
+            str(self.model_file()), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in session.get_inputs()}
+        return session
+
+    def load(self) -> None:
+        _ = self.session
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._batch_tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        hidden = self.session.run(None, feed)[0]
+        return self._pool(hidden, mask)
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        pooling = self.folder.pooling
+        weights = mask[:, :, None].astype(np.float32)
+        parts = []
+        if pooling.get("pooling_mode_cls_token"):
+            parts.append(hidden[:, 0])
+        if pooling.get("pooling_mode_max_tokens"):
+            parts.append(np.where(weights > 0, hidden, -1e9).max(axis=1))
+        summed = (hidden * weights).sum(axis=1)
+        counts = np.clip(weights.sum(axis=1), 1e-9, None)
+        if pooling.get("pooling_mode_mean_tokens"):
+            parts.append(summed / counts)
+        if pooling.get("pooling_mode_mean_sqrt_len_tokens"):
+            parts.append(summed / np.sqrt(counts))
+        pooled = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        if self.folder.normalize:
+            pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return pooled.astype(np.float32)

@@ -1,0 +1,166 @@
+"""A vector index keyed by passage id: inner product over L2-normalised vectors (= cosine).
+
+The SQLite store is the source of truth and keeps every vector; an index is a fast, rebuildable
+view of it (index/sync.py keeps it in step). Its file carries the store generation it reflects,
+so a process killed between the two writes is detected on the next open and repaired.
+
+Filters are an IDSelector applied inside the search, before ranking. An approximate index only
+visits part of the collection, so a narrow filter would find too few passages there: filters
+allowing few passages are answered exactly over those passages' vectors, and wider ones widen
+the search in proportion to how much they exclude (each kind says how).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import faiss
+import numpy as np
+
+# FAISS's OpenMP threads fight the model (and each other) for the two cores; one query went
+# from 19 ms to 8 ms with a single thread. OpenMP's thread count belongs to the calling thread,
+# so searches set it again (server worker threads did not import this module).
+faiss.omp_set_num_threads(1)
+
+EXACT_FILTER_LIMIT = 20_000  # filters allowing at most this many passages are searched exactly
+
+
+class VectorIndex:
+    """Base of the index kinds (flat.py, ivf.py, hnsw.py)."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, dimension: int, index: faiss.Index | None = None, **stamp: Any) -> None:
+        self.dimension = dimension
+        self.index = index if index is not None else self.empty(dimension)
+        self.deleted: set[int] = set()  # ids hidden from search (kinds that cannot delete)
+
+    # -- what each kind defines ----------------------------------------------------------
+    @classmethod
+    def empty(cls, dimension: int) -> faiss.Index:
+        """A new, empty FAISS index of this kind."""
+        raise NotImplementedError
+
+    @classmethod
+    def build(cls, dimension: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        """A new index of this kind over these vectors (trained on them when it needs it)."""
+        built = cls(dimension)
+        built.add(ids, vectors)
+        return built
+
+    def ids(self) -> np.ndarray:
+        """Every indexed id, sorted."""
+        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        if self.deleted:
+            ids = ids[~np.isin(ids, np.fromiter(self.deleted, np.int64))]
+        return np.sort(ids)
+
+    def remove(self, ids: np.ndarray) -> int:
+        if len(ids) == 0:
+            return 0
+        return int(
+            self.index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
+        )
+
+    def search_parameters(
+        self, k: int, selector: Any, allowed: np.ndarray | None
+    ) -> faiss.SearchParameters | None:
+        """The kind's search parameters for one query (`allowed`: the filter's ids)."""
+        return faiss.SearchParameters(sel=selector) if selector is not None else None
+
+    def stamp(self) -> dict[str, Any]:
+        """What the kind needs saved beside the FAISS file to be loaded as it was."""
+        return {}
+
+    # -- shared ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.index.ntotal) - len(self.deleted)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything indexed, to rebuild as another kind without SQLite."""
+        ids = self.ids()
+        return ids, self.reconstruct(ids)
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """Stored vectors by passage id (every id must be in the index)."""
+        if len(ids) == 0:
+            return np.zeros((0, self.dimension), np.float32)
+        return self.index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        self.index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k (id, cosine). `allowed` restricts the search itself, before ranking."""
+        if len(self) == 0 or k <= 0:
+            return []
+        faiss.omp_set_num_threads(1)
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dimension)
+        if allowed is not None:
+            if len(allowed) == 0:
+                return []
+            allowed = np.ascontiguousarray(allowed, dtype=np.int64)
+            if self.kind != "flat" and len(allowed) <= EXACT_FILTER_LIMIT:
+                return self._search_exact(query, k, allowed)
+        k = min(k, len(self))
+        keep: list[Any] = []  # the C++ selectors hold raw pointers to their parts
+        selector = self._selector(allowed, keep)
+        params = self.search_parameters(k, selector, allowed)
+        scores, ids = self.index.search(query, k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _selector(self, allowed: np.ndarray | None, keep: list[Any]):
+        """Allowed ids minus deleted ones, as one selector (its parts kept alive in `keep`)."""
+        selector = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(allowed)
+            keep.append(selector)
+        if self.deleted:
+            dead = faiss.IDSelectorBatch(np.fromiter(self.deleted, np.int64))
+            alive = faiss.IDSelectorNot(dead)
+            keep += [dead, alive]
+            selector = alive if selector is None else faiss.IDSelectorAnd(selector, alive)
+            keep.append(selector)
+        return selector
+
+    def _search_exact(
+        self, query: np.ndarray, k: int, allowed: np.ndarray
+    ) -> list[tuple[int, float]]:
+        """Brute force over the allowed passages' vectors: exact, and cheap for few of them."""
+        if self.deleted:
+            allowed = allowed[~np.isin(allowed, np.fromiter(self.deleted, np.int64))]
+        try:
+            vectors = self.reconstruct(allowed)
+        except RuntimeError:  # ids not (yet) in this view: keep those that are
+            allowed = allowed[np.isin(allowed, self.ids())]
+            vectors = self.reconstruct(allowed)
+        if len(allowed) == 0:
+            return []
+        scores = vectors @ query[0]
+        k = min(k, len(allowed))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((allowed[top], -scores[top]))]
+        return [(int(allowed[i]), float(scores[i])) for i in top]
+
+    def save(self, path: Path, generation: int) -> None:
+        """Write atomically (temp file + rename) and record the store generation beside it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, path)
+        stamp = {"generation": generation, "count": len(self), "kind": self.kind, **self.stamp()}
+        stamp_tmp = path.with_suffix(".json.tmp")
+        stamp_tmp.write_text(json.dumps(stamp))
+        os.replace(stamp_tmp, stamp_path(path))
+
+
+def stamp_path(path: Path) -> Path:
+    return path.with_suffix(".json")

@@ -1,0 +1,84 @@
+"""Vector index kinds: exact and approximate search, deletions, filters before ranking,
+saving and loading, and recall against exact search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsarchive.index.vectors import auto_kind, build_index, load_index
+
+
+def clustered(n: int, seed: int, dimension: int = 384) -> np.ndarray:
+    """Unit vectors on 40 low-rank clusters: closer to real embeddings than uniform noise."""
+    shape = np.random.default_rng(7)  # the same clusters for every call
+    centers = shape.normal(size=(40, dimension))
+    bases = shape.normal(size=(40, 16, dimension)) * 0.6
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 40, n)
+    vectors = centers[labels] + np.einsum("nr,nrd->nd", rng.normal(size=(n, 16)), bases[labels])
+    vectors += 0.2 * rng.normal(size=vectors.shape)
+    vectors = vectors.astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_auto_kind_by_size():
+    assert auto_kind(10, threshold=100) == "flat"
+    assert auto_kind(100, threshold=100) == "ivf"
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_index_add_remove_filter_save(tmp_path: Path, kind: str):
+    vectors = clustered(3000, seed=1)
+    ids = np.arange(3000, dtype=np.int64) * 7 + 5  # passage ids are not positions
+    exact = build_index("flat", 384, ids, vectors)
+    index = build_index(kind, 384, ids[:2500], vectors[:2500])
+    index.add(ids[2500:], vectors[2500:])
+    assert len(index) == 3000 and np.array_equal(index.ids(), ids)
+    query = clustered(1, seed=99)[0]
+
+    removed = np.array([i for i, _ in exact.search(query, 3)])
+    assert index.remove(removed) == 3 and exact.remove(removed) == 3
+    assert len(index) == 2997
+    assert not set(removed) & {i for i, _ in index.search(query, 50)}
+
+    for allowed in (ids[::50], ids[::3]):  # narrow (searched exactly) and wide filters
+        got = index.search(query, 10, allowed)
+        assert {i for i, _ in got} <= set(allowed.tolist()) - set(removed.tolist())
+        want = exact.search(query, 10, allowed)
+        overlap = len({i for i, _ in got} & {i for i, _ in want})
+        assert overlap >= 9
+
+    index.save(tmp_path / "v.faiss", generation=12)
+    loaded, generation = load_index(tmp_path / "v.faiss", 384)
+    assert generation == 12 and loaded.kind == kind and len(loaded) == 2997
+    assert json.loads((tmp_path / "v.json").read_text())["kind"] == kind
+    assert loaded.search(query, 10) == index.search(query, 10)
+    assert not set(removed) & {i for i, _ in loaded.search(query, 50)}
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_recall_at_10_against_exact(kind: str):
+    vectors = clustered(5000, seed=2)
+    ids = np.arange(5000, dtype=np.int64)
+    exact = build_index("flat", 384, ids, vectors)
+    index = build_index(kind, 384, ids, vectors)
+    recalls = []
+    for query in clustered(100, seed=3):
+        want = {i for i, _ in exact.search(query, 10)}
+        recalls.append(len(want & {i for i, _ in index.search(query, 10)}) / 10)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_hnsw_tombstones_are_compacted():
+    vectors = clustered(400, seed=4)
+    ids = np.arange(400, dtype=np.int64)
+    index = build_index("hnsw", 384, ids, vectors)
+    index.remove(ids[:30])
+    assert len(index.deleted) == 30 and len(index) == 370
+    index.remove(ids[30:50])  # past 10% of the graph: rebuilt without them
+    assert not index.deleted and index.index.ntotal == 350 and len(index) == 350
+    assert np.array_equal(index.ids(), ids[50:])
