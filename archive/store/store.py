@@ -263,6 +263,22 @@ class Store:
             np.array([r[0] for r in added], dtype=np.int64),
         )
 
+    def tombstones_pruned_through(self) -> int:
+        return int(self.get_meta("tombstones_pruned_through", "0") or 0)
+
+    def prune_tombstones(self, through: int) -> None:
+        with self.lock:
+            if through <= self.tombstones_pruned_through():
+                return
+            with self.conn:
+                self.conn.execute("DELETE FROM tombstones WHERE generation <= ?", [through])
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('tombstones_pruned_through', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = "
+                    "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                    [str(through)],
+                )
+
     def passage_ids(self) -> np.ndarray:
         with self.lock:
             rows = self.conn.execute("SELECT id FROM passages ORDER BY id").fetchall()
