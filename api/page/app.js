@@ -79,7 +79,7 @@ document.addEventListener("click", (event) => {
   if (!a || event.defaultPrevented || event.button !== 0) return;
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
-  const url = new URL(a.href);
+  const url = new URL(a.getAttribute("href"), location.href); // SVG links have no string href
   if (url.search !== location.search) history.pushState(null, "", url.pathname + url.search);
   render();
 });
@@ -210,6 +210,7 @@ function el(tag, props = {}, ...children) {
 
 function showView(name) {
   for (const view of ["search", "article", "empty", "home"]) $("view-" + view).hidden = view !== name;
+  document.body.classList.toggle("reading", name === "article" || name === "empty");
 }
 
 function day(iso) {
@@ -260,7 +261,7 @@ function highlighted(text, spans) {
 
 function card(hit, s, headingLevel = "h3") {
   const a = hit.article;
-  const title = link(a.title || a.id, { ...s, article: a.id });
+  const title = link(a.title || `Untitled (${a.id})`, { ...s, article: a.id });
   const meta = el("p", { class: "meta" });
   const parts = [a.source, day(a.date), a.author].filter(Boolean);
   parts.forEach((part, i) => meta.append(i ? " · " : "", el("span", { text: part })));
@@ -273,19 +274,25 @@ function card(hit, s, headingLevel = "h3") {
 }
 
 function renderStatus(s, body) {
+  // "Results 11–20 of 312": what paging reaches (`pageable` in relevance order; in date order
+  // the whole matching set), with the size of the matching set (`total`) when it differs.
   const shown = body.results.length;
+  const ranked = typeof body.pageable === "number";
+  const dated = s.sort !== "relevance" && caps.sort;
   let text;
   if (!shown && !s.offset && !s.after) text = `No results for “${s.q}”.`;
-  else if (typeof body.pageable === "number") {
-    const first = s.after ? null : s.offset + 1;
-    const range = first ? `${fmt.format(first)}–${fmt.format(first + shown - 1)}` : fmt.format(shown);
-    text = `${plural(body.total, "article matches", "articles match")}; showing ${range}` +
-      (s.sort === "relevance" ? ` of the ${fmt.format(body.pageable)} ranked` : "");
+  else if (dated) {
+    const order = s.sort === "oldest" ? "oldest" : "newest";
+    text = `${plural(body.total, "matching article", "matching articles")}, ${order} first`;
   } else {
+    const of = ranked ? body.pageable : body.total;
     const first = s.offset + 1;
-    text = `Results ${fmt.format(first)}–${fmt.format(first + shown - 1)} of ${fmt.format(body.total)}`;
+    text = `Results ${fmt.format(first)}–${fmt.format(first + shown - 1)} of ${fmt.format(of)}`;
+    if (ranked && body.total !== body.pageable) {
+      text += ` (${plural(body.total, "article matches", "articles match")} in all)`;
+    }
   }
-  $("status").textContent = `${text} (${Math.round(body.took_ms)} ms)`;
+  $("status").textContent = `${text} · ${Math.round(body.took_ms)} ms`;
 }
 
 function renderPager(s, body) {
@@ -307,7 +314,7 @@ function renderPager(s, body) {
       nav.append(link("Next »", { ...s, offset: s.offset + PAGE_SIZE }, "button"));
     }
   }
-  nav.hidden = !body.results.length && !s.offset && !s.after;
+  nav.hidden = !nav.querySelector("a"); // a single page needs no pager
 }
 
 function renderFacets(s, facets) {
@@ -329,9 +336,11 @@ function renderFacets(s, facets) {
       }
       const active = field === "source" ? s.source.includes(label) : s.where.includes(`${field}=${label}`);
       const a = link("", { ...target, offset: 0, after: "" }, "facet" + (active ? " on" : ""));
-      a.append(el("span", { class: "value", text: label }), el("span", { class: "count", text: fmt.format(count) }));
+      const counted = el("span", { class: "count", text: fmt.format(count) });
+      counted.append(el("span", { class: "visually-hidden", text: count === 1 ? " article" : " articles" }));
+      a.append(el("span", { class: "value", text: label }), counted);
       if (active) a.setAttribute("aria-current", "true");
-      a.setAttribute("aria-label", `${active ? "Remove" : "Only"} ${field} ${label} (${fmt.format(count)})`);
+      a.title = `${active ? "Remove this filter" : "Only"} ${field}: ${label}`;
       list.append(el("li", {}, a));
     }
     const extra = [];
@@ -372,6 +381,8 @@ function svg(tag, attrs = {}) {
 }
 
 function renderTimeline(s, timeline) {
+  // Bars per period; each bar is a link to the same search narrowed to its period. The chart
+  // is one Tab stop: arrow keys move between bars, Enter follows one.
   const section = $("timeline");
   const chart = $("timeline-chart");
   chart.replaceChildren();
@@ -380,39 +391,48 @@ function renderTimeline(s, timeline) {
   if (section.hidden) return;
   const interval = timeline.interval;
   const max = Math.max(1, ...buckets.map((b) => b.count));
-  const width = 800;
-  const height = 120;
-  const gap = buckets.length > 60 ? 0 : 1;
+  const width = 1000;
+  const height = 100;
   const step = width / buckets.length;
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height + 18}`, class: "chart", role: "group" });
-  root.setAttribute("aria-label", `Matching articles per ${interval}, ${plural(max, "article", "articles")} at most`);
+  const gap = step > 4 ? step * 0.12 : 0;
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", class: "chart", role: "group" });
+  root.setAttribute("aria-label", `Matching articles per ${interval}; arrow keys move between periods`);
   const ranges = buckets.map((b, i) => [b.start, bucketEnd(b.start, buckets[i + 1]?.start, interval)]);
   const bars = [];
   buckets.forEach((b, i) => {
     const [since, until] = ranges[i];
-    const label = `${bucketLabel(b.start, interval)}: ${plural(b.count, "article", "articles")}`;
-    const a = svg("a", { href: pageUrl({ ...s, since, until, offset: 0, after: "", article: "" }) });
+    const share = typeof b.share === "number" && b.all ? ` (${(100 * b.share).toFixed(1)}% of ${fmt.format(b.all)})` : "";
+    const label = `${bucketLabel(b.start, interval)}: ${plural(b.count, "article", "articles")}${share}`;
+    const a = svg("a", { href: pageUrl({ ...s, since, until, offset: 0, after: "", article: "" }), tabindex: i ? -1 : 0 });
     a.setAttribute("aria-label", label);
     a.dataset.index = String(i);
-    const h = b.count ? Math.max(2, (b.count / max) * height) : 0;
+    const h = b.count ? Math.max(3, (b.count / max) * (height - 2)) : 0;
     a.append(svg("rect", { x: i * step, y: 0, width: step, height, class: "hit" }));
-    a.append(svg("rect", { x: i * step + gap / 2, y: height - h, width: Math.max(0.5, step - gap), height: h, class: "bar" }));
+    a.append(svg("rect", { x: i * step + gap / 2, y: height - 2, width: step - gap, height: 2, class: "base" }));
+    a.append(svg("rect", { x: i * step + gap / 2, y: height - h, width: step - gap, height: h, class: "bar" }));
     const title = svg("title");
     title.textContent = label;
     a.append(title);
     root.append(a);
     bars.push(a);
   });
-  const axis = (x, anchor, text) => {
-    const t = svg("text", { x, y: height + 14, "text-anchor": anchor, class: "axis" });
-    t.textContent = text;
-    root.append(t);
-  };
-  axis(0, "start", day(buckets[0].start));
-  axis(width, "end", ranges[ranges.length - 1][1]);
   chart.append(root);
+  $("timeline-from").textContent = day(buckets[0].start);
+  $("timeline-to").textContent = ranges[ranges.length - 1][1];
   const undated = timeline.undated ? ` ${plural(timeline.undated, "undated article", "undated articles")} not shown.` : "";
-  $("timeline-help").textContent = `Per ${interval}. Click a bar, or drag across bars, to narrow the dates.${undated}`;
+  $("timeline-help").textContent =
+    `Per ${interval}, the tallest bar ${plural(max, "article", "articles")}. ` +
+    `Click a bar, or drag across bars, to narrow the dates.${undated}`;
+
+  root.addEventListener("keydown", (event) => {
+    const at = bars.indexOf(document.activeElement);
+    const moves = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: bars.length - 1 };
+    if (at < 0 || !(event.key in moves)) return;
+    const next = bars[Math.max(0, Math.min(bars.length - 1, moves[event.key]))];
+    bars.forEach((bar) => bar.setAttribute("tabindex", bar === next ? "0" : "-1"));
+    next.focus();
+    event.preventDefault();
+  });
 
   // Dragging across bars selects the span from the first to the last bar touched.
   let from = null;
@@ -677,8 +697,17 @@ function archiveLine(st) {
 }
 
 async function render() {
+  // aria-busy marks the results as being replaced (assistive technology, and the tests).
   const ticket = ++generation;
-  const s = current();
+  $("main").setAttribute("aria-busy", "true");
+  try {
+    await renderState(current(), ticket);
+  } finally {
+    if (ticket === generation) $("main").setAttribute("aria-busy", "false");
+  }
+}
+
+async function renderState(s, ticket) {
   syncForm(s);
   renderChips(s);
   if (!caps) {
