@@ -159,8 +159,8 @@ async function capabilities() {
   return {
     sort: params.has("sort"),
     after: params.has("after"),
-    facets: params.has("facets"),
-    timeline: params.has("timeline"),
+    facets: has("/facets", "get"),
+    timeline: has("/timeline", "get"),
     browse: has("/articles", "get"),
     similar: has("/articles/{article_id}/similar", "get"),
     export: has("/export", "get"),
@@ -184,12 +184,30 @@ function searchParams(s) {
   if (caps.sort && s.sort !== "relevance") p.set("sort", s.sort);
   if (caps.after && s.after) p.set("after", s.after);
   else if (s.offset) p.set("offset", String(s.offset));
-  if (caps.facets) {
-    FACET_FIELDS.forEach((f) => p.append("facets", f));
-    p.set("facet_size", String(FACET_SIZE));
-  }
-  if (caps.timeline) p.set("timeline", "auto");
   return p;
+}
+
+function overviewParams(s) {
+  // The whole matching set of the search (GET /facets, GET /timeline): query, mode, filters.
+  const p = filterParams(s);
+  if (s.q) p.set("q", s.q);
+  if (s.q && s.mode !== "hybrid") p.set("mode", s.mode);
+  return p;
+}
+
+async function overview(s) {
+  // Facet counts and the timeline, asked for once the results are on screen: they count the
+  // whole matching set, which costs more than one page of results.
+  const facets = overviewParams(s);
+  FACET_FIELDS.forEach((f) => facets.append("fields", f));
+  facets.set("size", String(FACET_SIZE));
+  const timeline = overviewParams(s);
+  timeline.set("interval", "auto");
+  const [f, t] = await Promise.all([
+    caps.facets ? api("/facets?" + facets.toString()).catch(() => null) : null,
+    caps.timeline ? api("/timeline?" + timeline.toString()).catch(() => null) : null,
+  ]);
+  return { facets: f && f.facets, timeline: t && t.timeline };
 }
 
 // ---------------------------------------------------------------- rendering
@@ -478,6 +496,14 @@ function renderTimeline(s, timeline) {
 async function runSearch(s, ticket) {
   showView("search");
   $("status").textContent = "Searching…";
+  // The timeline keeps its place (the previous chart, or an empty frame) until the new one
+  // arrives, so the results do not jump down when it does.
+  if (caps.timeline && $("timeline").hidden) {
+    $("timeline").hidden = false;
+    $("timeline-chart").replaceChildren(svg("svg", { class: "chart", "aria-hidden": "true" }));
+    $("timeline-help").textContent = "Counting…";
+    for (const id of ["timeline-from", "timeline-to"]) $(id).textContent = "";
+  }
   let body;
   try {
     body = await api("/search?" + searchParams(s).toString());
@@ -497,13 +523,22 @@ async function runSearch(s, ticket) {
   results.replaceChildren(...cards);
   renderStatus(s, body);
   renderPager(s, body);
-  renderFacets(s, body.facets);
-  renderTimeline(s, body.timeline);
-  renderSourceChoice(s, !(body.facets && body.facets.source));
+  renderSourceChoice(s, !caps.facets);
   renderExport(s);
   if (!performance.getEntriesByName("results-visible").length && body.results.length) {
     requestAnimationFrame(() => setTimeout(() => performance.mark("results-visible"), 0));
   }
+  if (!caps.facets && !caps.timeline) return;
+  if (!body.results.length && !s.offset && !s.after) {
+    renderFacets(s, null);
+    renderTimeline(s, null);
+    return;
+  }
+  const more = await overview(s);
+  if (ticket !== generation) return;
+  renderFacets(s, more.facets);
+  renderTimeline(s, more.timeline);
+  if (!more.facets || !more.facets.source) renderSourceChoice(s, true);
 }
 
 let sourceChoiceWanted = true;

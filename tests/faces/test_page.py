@@ -124,10 +124,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         paths = httpx.get(self.url + "/openapi.json").json()["paths"]
         params = {p["name"] for p in paths["/search"]["get"].get("parameters", [])}
-        self.offers = {name for name in ("facets", "timeline", "sort", "after") if name in params}
-        self.offers |= {
-            name for name in ("/export", "/articles/{article_id}/similar") if name in paths
-        }
+        self.offers = {name for name in ("sort", "after") if name in params}
+        self.offers |= {p for p in ("/facets", "/timeline", "/export") if p in paths}
+        self.offers |= {p for p in ["/articles/{article_id}/similar"] if p in paths}
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,8 +135,8 @@ class LiveServer:
 
 
 EXPLORE = {
-    "facets": "facets on /search",
-    "timeline": "the timeline on /search",
+    "/facets": "GET /facets",
+    "/timeline": "GET /timeline",
     "sort": "date sort on /search",
     "after": "cursor paging (`after`) on /search",
     "/export": "GET /export",
@@ -253,7 +252,7 @@ def test_mode_dates_source_paging_back_and_reload(server, page):
     expect(page.locator("#status")).to_contain_text("of 8")
     assert all("2024-03-01" <= d <= "2024-04-30" for d in dates(page)), dates(page)
 
-    if "facets" not in server.offers:  # with facets, test_facets_filter covers the source
+    if "/facets" not in server.offers:  # with facets, test_facets_filter covers the source
         page.select_option("#source", "Wire")
         expect(page.locator("#status")).to_contain_text("of 4")
         assert all(m.startswith("Wire") for m in page.locator(".card .meta").all_inner_texts())
@@ -391,7 +390,7 @@ def test_empty_archive_shows_how_to_ingest(tmp_path, hash_embedder, page):
         screenshot(page, "empty-1280")
 
 
-def test_read_key_asked_once_and_kept_for_the_session(server, page, monkeypatch):
+def test_read_key_asked_once_and_kept_for_the_session(server, page, monkeypatch, tmp_path):
     monkeypatch.setenv("NEWSARCHIVE_READ_KEY", "s3cret-reader")
     sent: list[str | None] = []
     page.on("request", lambda r: sent.append(r.headers.get("authorization")))
@@ -411,7 +410,14 @@ def test_read_key_asked_once_and_kept_for_the_session(server, page, monkeypatch)
     page.reload()  # kept for the browser session: not asked again
     expect(page.locator("#results .card").first).to_be_visible()
     expect(dialog).to_be_hidden()
-    assert all("s3cret" not in url for url in [page.url])
+    if "/export" in server.offers:  # a download with the key in its header, not its URL
+        with page.expect_download() as download:
+            page.locator("#export-jsonl").click()
+        saved = tmp_path / "export.jsonl"
+        download.value.save_as(saved)
+        assert json.loads(saved.read_text().splitlines()[0])["id"]
+    page.locator("#forget-key").click()
+    assert page.evaluate("sessionStorage.getItem('newsarchive.readKey')") is None
 
 
 def test_no_serious_accessibility_violations(server, page):
@@ -450,29 +456,36 @@ def test_no_serious_accessibility_violations(server, page):
     assert not problems, "\n".join(problems)
 
 
-def first_results_ms(browser, url: str) -> float:
+def first_results_ms(browser, url: str) -> dict[str, float]:
     """Milliseconds from the navigation's start (the request for the page) until the first
-    result was painted (Element Timing on the first result's title), in a new tab."""
+    result was painted (Element Timing on the first result's title), in a new tab; with when
+    the page's HTML arrived and when its /search request started and ended."""
     page = browser.new_page()
     try:
         page.goto(url)
         expect(page.locator("#results .card").first).to_be_visible()
-        painted = page.evaluate(
+        timing = page.evaluate(
             """() => new Promise(resolve => {
                    setTimeout(() => resolve(null), 5000);
                    new PerformanceObserver((list, observer) => {
                        const entry = list.getEntries().find(e => e.identifier === 'first-result');
-                       if (entry) { observer.disconnect(); resolve(entry.renderTime); }
+                       if (!entry) return;
+                       observer.disconnect();
+                       const nav = performance.getEntriesByType('navigation')[0];
+                       const search = performance.getEntriesByType('resource')
+                           .find(r => new URL(r.name).pathname === '/search');
+                       resolve({painted: entry.renderTime, html: nav.responseEnd,
+                                search_start: search.startTime, search_end: search.responseEnd});
                    }).observe({type: 'element', buffered: true});
                })"""
         )
-        assert painted, "no Element Timing entry for the first result"
-        return painted
+        assert timing, "no Element Timing entry for the first result"
+        return timing
     finally:
         page.close()
 
 
-def render_times(browser, url: str, words: list[str]) -> list[float]:
+def render_times(browser, url: str, words: list[str]) -> list[dict[str, float]]:
     first_results_ms(browser, f"{url}/?q=warmup")  # the server's first search loads its caches
     return [first_results_ms(browser, f"{url}/?q={word}") for word in words]
 
@@ -480,7 +493,7 @@ def render_times(browser, url: str, words: list[str]) -> list[float]:
 def test_first_results_render_quickly(server, browser):
     """The figure that counts is on the full Reuters corpus (the next test); on this small
     archive the bound is loose, since a shared test machine can be far from idle."""
-    times = render_times(browser, server.url, ["wheat", "oil", "crude", "Egypt", "vessels"])
+    times = [t["painted"] for t in render_times(browser, server.url, ["wheat", "oil", "Egypt"])]
     print(f"first results painted after {[round(t) for t in times]} ms (32-article archive)")
     assert statistics.median(times) < 2000, times
 
@@ -490,29 +503,30 @@ def test_first_results_render_time_on_a_big_archive(browser):
     words = ["oil", "coffee", "gold", "wheat", "dollar", "copper", "shipping", "strike", "sugar"]
     with Archive(Path(BENCH_ARCHIVE)) as archive, LiveServer(archive) as live:
         stats = archive.stats()
-        times = render_times(browser, live.url, words)
-        took = [httpx.get(f"{live.url}/search", params={"q": w}).json()["took_ms"] for w in words]
+        timings = render_times(browser, live.url, words)
+    painted = [t["painted"] for t in timings]
     report = {
         "archive": BENCH_ARCHIVE,
         "articles": stats["articles"],
         "passages": stats["passages"],
         "backend": stats["backend"],
-        "first_results_ms": [round(t, 1) for t in times],
-        "median_ms": round(statistics.median(times), 1),
-        "max_ms": round(max(times), 1),
-        "search_took_ms": [round(t, 1) for t in took],
+        "load_average": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+        "median_ms": round(statistics.median(painted), 1),
+        "max_ms": round(max(painted), 1),
+        "loads": [{k: round(v, 1) for k, v in t.items()} for t in timings],
     }
     print(json.dumps(report))
     SHOTS.parent.mkdir(parents=True, exist_ok=True)
     (SHOTS.parent / "page_render.json").write_text(json.dumps(report, indent=1))
-    assert statistics.median(times) < 300, report
+    assert statistics.median(painted) < 300, report
 
 
 # ---------------------------------------------------------------- built on issue 13 (explore)
 
 
 def test_facets_filter(server, page):
-    needs(server, "facets")
+    needs(server, "/facets")
     search(page, server, "?q=wheat&mode=keyword")
     facet = page.locator(".facet[data-field='source'] a").first
     value = facet.locator(".value").inner_text()
@@ -532,7 +546,7 @@ def test_facets_filter(server, page):
 
 
 def test_timeline_narrows_the_dates(server, page):
-    needs(server, "timeline")
+    needs(server, "/timeline")
     search(page, server, "?q=wheat&mode=keyword")
     bars = page.locator("#timeline-chart a[data-index]")
     expect(bars.first).to_be_visible()
