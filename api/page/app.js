@@ -333,7 +333,7 @@ function renderStatus(s, body) {
     const first = s.offset + 1;
     text = `Results ${fmt.format(first)}–${fmt.format(first + shown - 1)} of ${fmt.format(of)}`;
     if (ranked && body.total !== body.pageable) {
-      text += ` (${plural(body.total, "article matches", "articles match")} in all)`;
+      text += ` · ${plural(body.total, "article matches", "articles match")}`;
     }
   }
   $("status").textContent = `${text} · ${Math.round(body.took_ms)} ms`;
