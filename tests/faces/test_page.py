@@ -127,6 +127,8 @@ class LiveServer:
         self.offers = {name for name in ("sort", "after") if name in params}
         self.offers |= {p for p in ("/facets", "/timeline", "/export") if p in paths}
         self.offers |= {p for p in ["/articles/{article_id}/similar"] if p in paths}
+        if "get" in paths.get("/articles", {}):
+            self.offers.add("GET /articles")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -140,6 +142,7 @@ EXPLORE = {
     "sort": "date sort on /search",
     "after": "cursor paging (`after`) on /search",
     "/export": "GET /export",
+    "GET /articles": "GET /articles (browse)",
     "/articles/{article_id}/similar": "GET /articles/{id}/similar",
 }
 
@@ -624,3 +627,13 @@ def test_export_the_current_search(server, page, tmp_path):
         download.value.save_as(saved)
         lines = saved.read_text(encoding="utf-8").splitlines()
         assert len(lines) == 8 + extra_lines, lines  # every match, not one page
+
+
+def test_browse_without_a_query(server, page):
+    needs(server, "GET /articles")
+    page.goto(server.url + "/?source=Gazette")
+    expect(page.locator("#results .card").first).to_be_visible()
+    expect(page.locator("#status")).to_contain_text("8 articles, newest first")
+    newest = dates(page)
+    assert newest == sorted(newest, reverse=True)
+    assert all(m.startswith("Gazette") for m in page.locator(".card .meta").all_inner_texts())
