@@ -333,7 +333,9 @@ function renderStatus(s, body) {
     const first = s.offset + 1;
     text = `Results ${fmt.format(first)}–${fmt.format(first + shown - 1)} of ${fmt.format(of)}`;
     if (ranked && body.total !== body.pageable) {
-      text += ` · ${plural(body.total, "article matches", "articles match")}`;
+      // The matching set (what facets, the timeline and exports count) holds the articles with
+      // the query's words; results found by meaning alone can make the ranked list longer.
+      text += ` · ${plural(body.total, "article matches", "articles match")} the words`;
     }
   }
   $("status").textContent = `${text} · ${Math.round(body.took_ms)} ms`;
