@@ -10,9 +10,11 @@ NEWSARCHIVE_CORS_ORIGINS names the origins allowed to call the API.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,7 +23,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..archive import config
@@ -48,14 +50,17 @@ def install(app: FastAPI) -> None:
 def install_page(app: FastAPI) -> None:
     """`/` is the search page; its script and style are under `/page/`. The page loads without
     a key, so that it can ask for one when NEWSARCHIVE_READ_KEY is set."""
-    app.mount("/page", StaticFiles(directory=PAGE_DIR), name="page")
+    app.mount("/page", PageAssets(directory=PAGE_DIR), name="page")
     rendered: list[str] = []
 
     @app.get("/", include_in_schema=False)
     def page() -> HTMLResponse:
         if not rendered:  # on the first request, when every router has been included
             html = (PAGE_DIR / "index.html").read_text(encoding="utf-8")
-            rendered.append(html.replace(API_PLACEHOLDER, api_outline(app), 1))
+            html = html.replace(API_PLACEHOLDER, api_outline(app), 1)
+            for asset in ("app.js", "style.css"):  # versioned links, cached by the browser
+                html = html.replace(f"/page/{asset}", f"/page/{asset}?v={asset_version()}")
+            rendered.append(html)
         return HTMLResponse(
             rendered[0],
             headers={
@@ -65,6 +70,26 @@ def install_page(app: FastAPI) -> None:
                 "X-Content-Type-Options": "nosniff",
             },
         )
+
+
+class PageAssets(StaticFiles):
+    """The page's script and style. The page links them with a version (`?v=`, a hash of their
+    contents), so a browser may keep a versioned copy for good and a new release is fetched
+    anew; unversioned requests are revalidated as usual."""
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        response = await super().get_response(path, scope)
+        if scope.get("query_string") and response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def asset_version() -> str:
+    """A short hash of the page's files: it changes whenever any of them does."""
+    digest = hashlib.sha256()
+    for file in sorted(PAGE_DIR.iterdir()):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def api_outline(app: FastAPI) -> str:

@@ -483,6 +483,9 @@ def first_results_ms(browser, url: str) -> dict[str, float]:
                })"""
         )
         assert timing, "no Element Timing entry for the first result"
+        # Let the requests that follow (facets, timeline, counts) finish before the next tab,
+        # so that one load's tail is not timed as part of the next.
+        page.wait_for_load_state("networkidle")
         return timing
     finally:
         page.close()

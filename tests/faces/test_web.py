@@ -54,7 +54,10 @@ def test_page_and_its_assets_load_without_a_key(client: TestClient, monkeypatch)
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     for asset in ["/page/app.js", "/page/style.css"]:
         assert client.get(asset).status_code == 200, asset
-        assert asset in page.text
+        versioned = re.search(rf'"({asset}\?v=[0-9a-f]{{12}})"', page.text).group(1)
+        cached = client.get(versioned)
+        assert cached.status_code == 200 and cached.content == client.get(asset).content
+        assert "immutable" in cached.headers["cache-control"], versioned
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", page.text)
     assert client.get("/search", params={"q": "troops"}).status_code == 401
     assert client.get("/page/nothing.js").status_code == 404
