@@ -71,10 +71,11 @@ function stateQuery(s) {
 const pageUrl = (s) => "/" + (stateQuery(s) ? "?" + stateQuery(s) : "");
 const current = () => readState(location.search);
 
-function go(changes, { keepPage = false } = {}) {
+function go(changes) {
+  // A new search or filter starts from its first page.
   const next = Object.assign(current(), changes);
-  if (!keepPage && !("offset" in changes)) next.offset = 0;
-  if (!keepPage && !("after" in changes)) next.after = "";
+  if (!("offset" in changes)) next.offset = 0;
+  if (!("after" in changes)) next.after = "";
   if (!("article" in changes)) next.article = "";
   history.pushState(null, "", pageUrl(next));
   render();
@@ -303,13 +304,13 @@ function highlighted(text, spans) {
   return p;
 }
 
-function card(hit, s, headingLevel = "h3") {
+function card(hit, s) {
   const a = hit.article;
   const title = link(a.title || `Untitled (${a.id})`, { ...s, article: a.id });
   const meta = el("p", { class: "meta" });
   const parts = [a.source, day(a.date), a.author].filter(Boolean);
   parts.forEach((part, i) => meta.append(i ? " · " : "", el("span", { text: part })));
-  const li = el("li", { class: "card" }, el(headingLevel, { class: "title" }, title), meta);
+  const li = el("li", { class: "card" }, el("h3", { class: "title" }, title), meta);
   li.append(highlighted(hit.snippet || hit.text || "", hit.highlights));
   if (hit.also_in && hit.also_in.length) {
     li.append(el("p", { class: "also", text: "Also in: " + hit.also_in.join(", ") }));
@@ -324,7 +325,10 @@ function renderStatus(s, body) {
   const ranked = typeof body.pageable === "number";
   const dated = s.sort !== "relevance" && caps.sort;
   let text;
-  if (!shown && !s.offset && !s.after) text = `No results for “${s.q}”.`;
+  if (!shown && !s.offset && !s.after) {
+    const filtered = s.since || s.until || s.source.length || s.where.length;
+    text = `No results for “${s.q}”. ` + (filtered ? "Try removing a filter." : "Try other or fewer words.");
+  }
   else if (dated) {
     const order = s.sort === "oldest" ? "oldest" : "newest";
     text = `${plural(body.total, "matching article", "matching articles")}, ${order} first`;
@@ -651,7 +655,8 @@ async function showArticle(s, ticket) {
   const rows = { id: article.id, ...(article.metadata || {}) };
   for (const [key, value] of Object.entries(rows)) {
     if (value == null || value === "" || (Array.isArray(value) && !value.length)) continue;
-    details.append(el("dt", { text: key }), el("dd", { text: Array.isArray(value) ? value.join(", ") : String(value) }));
+    const text = Array.isArray(value) ? value.join(", ") : typeof value === "object" ? JSON.stringify(value) : String(value);
+    details.append(el("dt", { text: key }), el("dd", { text }));
   }
   $("article-details").hidden = false;
   const copies = article.copies || [];
@@ -734,7 +739,9 @@ function showHome() {
   if (sources.length) {
     const list = el("ul", { class: "sources" });
     for (const [name, count] of sources) {
-      list.append(el("li", {}, link(name, { ...readState(""), source: [name] }), el("span", { class: "muted", text: ` ${fmt.format(count)}` })));
+      // With browsing (GET /articles), a source lists its newest articles.
+      const label = caps.browse ? link(name, { ...readState(""), source: [name] }) : el("span", { text: name });
+      list.append(el("li", {}, label, el("span", { class: "muted", text: ` ${fmt.format(count)}` })));
     }
     box.append(el("h2", { text: "Sources" }), list);
   }

@@ -231,6 +231,8 @@ def test_type_a_query_and_see_results(server, page):
     page.goto(server.url + "/")
     assert page.evaluate("document.activeElement.id") == "q"  # focused on load
     expect(page.locator("#archive-info")).to_contain_text("32 articles, 2024-01-01 to 2024-06-")
+    expect(page.locator("#view-home")).to_contain_text("Wire 12")  # no query: the archive
+    screenshot(page, "home-1280")
     page.keyboard.type("wheat shipments")
     page.keyboard.press("Enter")  # Enter searches
     expect(page.locator("#results .card")).to_have_count(10)
