@@ -735,7 +735,6 @@ function showHome() {
   box.replaceChildren();
   if (!stats) return;
   const sources = Object.entries(stats.sources || {});
-  box.append(el("p", { text: archiveLine(stats) }));
   if (sources.length) {
     const list = el("ul", { class: "sources" });
     for (const [name, count] of sources) {
