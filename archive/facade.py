@@ -295,7 +295,12 @@ class Archive:
 
         request = SimilarRequest.make(text=text, **options)
         request.filters().to_sql()
-        return similar(self.searcher(), self.explore, request, article_id)
+        if text is not None:
+            return similar(self.searcher(), self.explore, request, article_id)
+        # A stored article is compared through its stored vectors: no model to load.
+        self.vectors.current()
+        searcher = Searcher(self.store, self.keyword, self.vectors.search, matches=self.explore)
+        return similar(searcher, self.explore, request, article_id)
 
     def export(
         self,

@@ -316,4 +316,5 @@ def test_counting_listing_and_exporting_need_no_model(explored: Archive, monkeyp
     watches.add("w", WORDS_ONLY)
     assert watches.check().new == 0
     assert explored.search(WORDS_ONLY, mode="keyword", sort="newest").total == 7
+    assert explored.similar("bridge").hits[0].article.id == "bridge-other"  # stored vectors
     assert len(OTHER) == 6
