@@ -389,6 +389,8 @@ def watch_check(
         result = archive.watches().check(name).model_dump(mode="json")
     if as_json:
         print_json(result)
+    elif not result["watches"]:
+        console.print("No saved searches (`newsarchive watch add NAME QUERY`).")
     else:
         for item in result["watches"]:
             console.print(
