@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from ..archive import SearchRequest, SearchResponse
-from . import errors, schemas, web
+from . import errors, explore, schemas, web
 from .auth import require_read, require_write
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
         responses={400: {"model": schemas.Error}, 401: {"model": schemas.Error}},
     )
     errors.install(app)
+    app.include_router(explore.router(archive))  # first: /articles/{id}/similar before /{id}
     read = [Depends(require_read)]
     write = [Depends(require_write)]
 

@@ -48,7 +48,7 @@ def test_ingest_search_show_stats_remove(data: list[str], news_file: Path):
     shown = invoke("show", "wheat-1", *data)
     assert "Wheat exports climb" in shown.output and "Chicago" in shown.output
     stats = json.loads(invoke("stats", "--json", *data).output)
-    assert stats["articles"] == 5 and stats["schema_version"] == 2
+    assert stats["articles"] == 5 and stats["schema_version"] == 3
 
     assert invoke("remove", "wheat-1", *data).exit_code == 0
     gone = invoke("show", "wheat-1", *data)
