@@ -7,11 +7,22 @@ library returns.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..archive import MAX_LIMIT, MAX_QUERY_CHARS, Copy, SearchRequest
+from ..archive import (
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    Copy,
+    SearchRequest,
+    parse_where,
+    surrogate_field,
+    surrogate_message,
+)
+
+MAX_ARTICLES_PER_POST = 1000
+WHERE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}="  # FIELD=VALUE
 
 
 class SearchParams(BaseModel):
@@ -27,9 +38,24 @@ class SearchParams(BaseModel):
     since: str | None = None
     until: str | None = None
     source: list[str] = Field(default_factory=list, description="Repeatable.")
-    where: list[str] = Field(default_factory=list, description="FIELD=VALUE, repeatable.")
+    where: list[Annotated[str, Field(json_schema_extra={"pattern": WHERE_PATTERN})]] = Field(
+        default_factory=list, description="FIELD=VALUE, repeatable."
+    )
     group: bool = True
     collapse: bool = True
+
+    @field_validator("q")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query is empty")
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: list[str]) -> list[str]:
+        parse_where(value)  # the library's check and message (422: outside the schema)
+        return value
 
     def to_request(self) -> SearchRequest:
         options = self.model_dump(exclude={"q"})
@@ -49,6 +75,16 @@ class ArticleIn(BaseModel):
     source: str | None = None
     url: str | None = None
     author: str | None = None
+
+    @model_validator(mode="after")
+    def _text(self) -> ArticleIn:
+        bad = surrogate_field({**self.model_dump(), **(self.model_extra or {})})
+        if bad:
+            raise ValueError(surrogate_message(bad))
+        return self
+
+
+ArticleList = Annotated[list[ArticleIn], Field(min_length=1, max_length=MAX_ARTICLES_PER_POST)]
 
 
 class Passage(BaseModel):
@@ -92,8 +128,10 @@ class IngestResult(BaseModel):
     exact_copies: int
     passages_embedded: int
     seconds: float
-    errors: list[str]
-    warnings: list[str]
+    errors: list[str] = Field(description="The first 100 error messages.")
+    warnings: list[str] = Field(description="The first 100 warnings.")
+    error_count: int = Field(description="Every error, counted.")
+    warning_count: int = Field(description="Every warning, counted.")
 
 
 class Deleted(BaseModel):
@@ -109,7 +147,9 @@ class Stats(BaseModel):
     exact_copies: int
     near_duplicate_clusters: int
     clustered_articles: int
-    path: str
+    path: str | None = Field(
+        None, description="The server's archive folder: shown only to the write key's holder."
+    )
     model: str | None = None
     backend: str | None = None
     index: str | None = None
@@ -118,12 +158,13 @@ class Stats(BaseModel):
     schema_version: int
     database_bytes: int
     index_bytes: int
+    integrity: str = Field(
+        description="SQLite's quick check: ok, or not checked (the HTTP API never runs it)."
+    )
 
 
 class Health(BaseModel):
     status: Literal["ok"]
-    articles: int
-    generation: int
 
 
 class Error(BaseModel):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..index.embedders.base import ModelError
 from . import config
-from .errors import ArchiveError, InputError
+from .errors import ArchiveBusy, ArchiveDamaged, ArchiveError, InputError, StorageFull
 from .records import Article, IngestReport
 from .search.filters import parse_where
 from .search.request import (
@@ -26,6 +26,7 @@ from .search.request import (
     SearchResponse,
 )
 from .search.request import describe as describe_errors
+from .textcheck import surrogate_field, surrogate_message
 
 if TYPE_CHECKING:
     from .facade import Archive
@@ -37,6 +38,8 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MODES",
     "Archive",
+    "ArchiveBusy",
+    "ArchiveDamaged",
     "ArchiveError",
     "Article",
     "ArticleRef",
@@ -51,10 +54,13 @@ __all__ = [
     "RemoteError",
     "SearchRequest",
     "SearchResponse",
+    "StorageFull",
     "config",
     "describe_errors",
     "parse_interval",
     "parse_where",
+    "surrogate_field",
+    "surrogate_message",
 ]
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
-from .filters import Filters, check_field, parse_where
+from ..textcheck import surrogate_field, surrogate_message
+from .filters import FIELD_RE, Filters, check_field, parse_where
 
 MODES = ("hybrid", "semantic", "keyword")
 Mode = Literal["hybrid", "semantic", "keyword"]
@@ -40,7 +41,9 @@ class SearchRequest(BaseModel):
     until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
     source: list[str] = Field(default_factory=list, description="Only these sources.")
     where: dict[str, list[str]] = Field(
-        default_factory=dict, description='Metadata filters, e.g. {"topics": ["grain"]}.'
+        default_factory=dict,
+        description='Metadata filters, e.g. {"topics": ["grain"]}.',
+        json_schema_extra={"propertyNames": {"pattern": FIELD_RE.pattern}},
     )
     group: bool = Field(True, description="One result per article (its best passage).")
     collapse: bool = Field(
@@ -72,6 +75,14 @@ class SearchRequest(BaseModel):
                 for k, v in value.items()
             }
         return value
+
+    @model_validator(mode="after")
+    def _text(self) -> SearchRequest:
+        fields = {"q": self.query, "since": self.since, "until": self.until}
+        bad = surrogate_field({**fields, "source": self.source, "where": self.where})
+        if bad:
+            raise ValueError(surrogate_message(bad))
+        return self
 
     @classmethod
     def make(cls, query: str, **options: Any) -> SearchRequest:
