@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from ..archive import SearchRequest, SearchResponse, config
 from . import errors, schemas
 from .auth import Keys, bearer, is_writer, keys_from_environment, require_read, require_write
+from .limits import BodyLimit
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -123,7 +124,6 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
             413: {"model": schemas.Error},
             503: {"model": schemas.Error},
         },
-        max_body_size=limits.request_bytes,
         # /docs and /openapi.json are routes below, behind the read key when there is one
         openapi_url=None,
         docs_url=None,
@@ -132,6 +132,7 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
     app.state.keys = keys
     errors.install(app)
     app.add_middleware(KeepAliveOn500)
+    app.add_middleware(BodyLimit, limit=limits.request_bytes)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=read)
     def openapi() -> dict[str, Any]:

@@ -17,14 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from ..archive import (
-    ArchiveBusy,
-    ArchiveDamaged,
-    ArchiveError,
-    InputError,
-    StorageFull,
-    config,
-)
+from ..archive import ArchiveBusy, ArchiveDamaged, ArchiveError, InputError, StorageFull
 from ..archive import describe_errors as describe
 
 
@@ -54,14 +47,8 @@ def install(app: FastAPI) -> None:
         message = str(exc.detail)
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        elif exc.status_code == 413 and message == "Content Too Large":
-            limit = config.configured_limits().request_bytes
-            message = (
-                f"request body larger than {limit:,} bytes "
-                f"({config.Limits.env_name('request_bytes')})"
-            )
         elif exc.status_code == 400 and message == "There was an error parsing the body":
-            message = "request body cannot be read as JSON (nested too deeply?)"
+            message = "request body cannot be read as JSON (not UTF-8, or nested too deeply)"
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(InputError)

@@ -71,7 +71,7 @@ class Limits:
     """
 
     file_bytes: int = 32 << 20  # a file read whole (text, HTML, JSON document, feed)
-    decompressed_bytes: int = 1 << 30  # all that one .gz input may expand to
+    decompressed_bytes: int = 4 << 30  # all that one .gz input may expand to
     line_bytes: int = 8 << 20  # one JSONL line
     article_chars: int = 1_000_000  # an article's title and text
     http_bytes: int = 16 << 20  # one HTTP response body (feeds, fetched pages)

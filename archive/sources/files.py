@@ -3,7 +3,8 @@ when the extension says nothing. One bad file (or line) is an error for that inp
 
 Every read is bounded (archive/config.py's `Limits`): a file read whole may be at most
 `file_bytes` (after decompression, for `.json.gz`); JSON Lines are streamed one line at a time,
-each at most `line_bytes`, a `.gz` stream at most `decompressed_bytes` in all. Binary files are
+each at most `line_bytes`, a `.gz` stream at most `decompressed_bytes` in all and at most 100
+times its compressed size. Binary files are
 refused (NUL bytes, or more than 1% control characters); text that is not valid UTF-8 is read
 as Latin-1 (whole files) or with replacement characters (lines), with a warning. A folder is
 walked without following symbolic links out of it, unless asked to.
@@ -93,7 +94,7 @@ def decode_text(raw: bytes, name: str) -> tuple[str, list[str]]:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         return raw.decode("latin-1"), [
-            f"{name}: not valid UTF-8 (byte {exc.start:,}); read as Latin-1"
+            f"{name}: not valid UTF-8 (byte {exc.start + 1:,}); read as Latin-1"
         ]
 
 
@@ -104,9 +105,14 @@ def read_text_file(path: Path) -> str:
 
 
 class LimitedReader:
-    """A binary stream that refuses to yield more than `limit` bytes in all (a .gz bomb)."""
+    """A decompressing stream that stops a compression bomb: it refuses to yield more than
+    `limit` bytes in all, or (past the first 64 MiB) more than `MAX_RATIO` times what it has
+    read of the compressed file (text compresses 3-10 fold; a bomb a thousandfold)."""
 
-    def __init__(self, raw: IO[bytes], limit: int, name: str) -> None:
+    MAX_RATIO = 100
+    RATIO_AFTER = 64 << 20
+
+    def __init__(self, raw: gzip.GzipFile, limit: int, name: str) -> None:
         self.raw = raw
         self.limit = limit
         self.name = name
@@ -119,6 +125,13 @@ class LimitedReader:
                 f"{self.name}: expands past {self.limit:,} bytes "
                 "(NEWSARCHIVE_MAX_DECOMPRESSED_BYTES); stopped reading it"
             )
+        if self.count > self.RATIO_AFTER:
+            compressed = max(1, self.raw.fileobj.tell())
+            if self.count > compressed * self.MAX_RATIO:
+                raise InputError(
+                    f"{self.name}: expands more than {self.MAX_RATIO} times its compressed "
+                    "size (a compression bomb?); stopped reading it"
+                )
         return data
 
     def readline(self, size: int = -1) -> bytes:
@@ -126,6 +139,9 @@ class LimitedReader:
 
     def read(self, size: int = -1) -> bytes:
         return self._counted(self.raw.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._counted(self.raw.read1(size))
 
     def close(self) -> None:
         self.raw.close()

@@ -76,19 +76,42 @@ def article_from_record(record: Any, origin: str) -> Article:
     )
 
 
+CHUNK = 1 << 20
+
+
 def _lines(stream: IO[bytes], limit: int) -> Iterator[bytes | None]:
-    """The stream's lines, each at most `limit` bytes; a longer line is skipped (read through
-    in bounded pieces) and given as None."""
+    """The stream's lines, each at most `limit` bytes; a longer line is read through in
+    bounded pieces, never held, and given as None. Reads what has arrived (`read1`), so a pipe
+    is read as it is written."""
+    read = getattr(stream, "read1", stream.read)
+    pending = b""  # the start of a line whose end has not arrived
+    skipping = False  # inside a line already past the limit
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(1 << 20)
-            yield None
+        chunk = read(CHUNK)
+        if not chunk:
+            break
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            piece = chunk[start : end + 1]
+            start = end + 1
+            if skipping:
+                skipping = False
+                yield None
+                continue
+            if pending:
+                piece, pending = pending + piece, b""
+            yield piece if len(piece) <= limit else None
+        if skipping:
             continue
-        yield line
+        rest = chunk[start:]
+        if len(pending) + len(rest) > limit:
+            pending, skipping = b"", True
+        else:
+            pending += rest
+    if skipping:
+        yield None
+    elif pending:
+        yield pending
 
 
 def iter_jsonl(
