@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..archive import (
     MAX_LIMIT,
     MAX_QUERY_CHARS,
+    NOT_BLANK,
     Copy,
     SearchRequest,
     parse_where,
@@ -31,7 +32,12 @@ class SearchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query.")
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="The query.",
+        json_schema_extra={"pattern": NOT_BLANK.pattern},  # not blank
+    )
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0)
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
@@ -47,7 +53,7 @@ class SearchParams(BaseModel):
     @field_validator("q")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not NOT_BLANK.search(value):
             raise ValueError("query is empty")
         return value
 

@@ -70,11 +70,11 @@ class Limits:
     Each is set by `NEWSARCHIVE_MAX_<NAME>` (a number, or with a K/M/G suffix: `64M`).
     """
 
-    file_bytes: int = 32 << 20  # a file read whole (text, HTML, JSON document, feed)
+    file_bytes: int = 16 << 20  # a file read whole (text, HTML, JSON document, feed)
     decompressed_bytes: int = 4 << 30  # all that one .gz input may expand to
     line_bytes: int = 8 << 20  # one JSONL line
     article_chars: int = 1_000_000  # an article's title and text
-    http_bytes: int = 16 << 20  # one HTTP response body (feeds, fetched pages)
+    http_bytes: int = 8 << 20  # one HTTP response body (feeds, fetched pages)
     request_bytes: int = 32 << 20  # one request body sent to the HTTP API
     errors_per_file: int = 10_000  # bad lines after which a file is abandoned
 

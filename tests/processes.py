@@ -5,6 +5,7 @@ file is its passage's own."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -41,36 +42,52 @@ class Finished:
     returncode: int
     stdout: str
     stderr: str
-    peak_rss_mb: float  # the process's largest resident set, from the kernel's accounting
+    peak_rss_mb: float  # the process's largest resident set (wait4's ru_maxrss)
+
+
+# A small process that runs the command and records its rusage. The kernel's peak RSS of a
+# process includes the memory of the process it was forked from, so the command is forked from
+# this ~10 MB launcher, not from the test process.
+LAUNCHER = """import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss]))
+"""
 
 
 def measured_peak(args: list[str], *, env: dict[str, str], timeout: float = 120) -> Finished:
-    """Run `newsarchive ARGS` to the end; its output and its own peak memory (os.wait4's
-    ru_maxrss, which the kernel keeps per process)."""
+    """Run `newsarchive ARGS` to the end; its output and its own peak memory (wait4's
+    ru_maxrss)."""
+    import signal
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(
-            [*COMMAND, *args], env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                process.kill()
-                os.wait4(process.pid, 0)
-                raise TimeoutError(" ".join(args))
-            time.sleep(0.02)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "rusage.json"
+        out_path, err_path = Path(folder) / "out", Path(folder) / "err"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            launcher = subprocess.Popen(
+                [sys.executable, "-S", "-c", LAUNCHER, str(result), "-m", "newsarchive", *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+            try:
+                launcher.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(launcher.pid, signal.SIGKILL)
+                launcher.wait()
+                raise
+        returncode, peak_kb = json.loads(result.read_text())
         return Finished(
-            process.returncode,
-            out.read().decode(errors="replace"),
-            err.read().decode(errors="replace"),
-            usage.ru_maxrss / 1024,
+            returncode,
+            out_path.read_text(errors="replace"),
+            err_path.read_text(errors="replace"),
+            peak_kb / 1024,
         )
 
 

@@ -7,6 +7,7 @@ response carries.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,6 +21,9 @@ Mode = Literal["hybrid", "semantic", "keyword"]
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100  # results per page, in every face
 CANDIDATE_DEPTH = 500  # passages per retriever; also the deepest page reachable
+# A character that is not blank, the same in Python and in JSON Schema's (ECMA) regexes,
+# whose \s differ: Python's also covers \x1c-\x1f and \x85, ECMA's also \ufeff.
+NOT_BLANK = re.compile(r"[^\s\x1c-\x1f\x85\ufeff]")
 
 
 class SearchRequest(BaseModel):
@@ -33,6 +37,7 @@ class SearchRequest(BaseModel):
         min_length=1,
         max_length=MAX_QUERY_CHARS,
         description="The query, in plain words.",
+        json_schema_extra={"pattern": NOT_BLANK.pattern},  # checked below, with its message
     )
     limit: int = Field(10, ge=1, le=MAX_LIMIT, description="Results per page.")
     offset: int = Field(0, ge=0, description="Results to skip (paging).")
@@ -53,7 +58,7 @@ class SearchRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not NOT_BLANK.search(value):
             raise ValueError("query is empty")
         return value
 
@@ -88,7 +93,7 @@ class SearchRequest(BaseModel):
     def make(cls, query: str, **options: Any) -> SearchRequest:
         """Build from keyword arguments, as `Archive.search` takes them; a bad value is one
         InputError naming the field."""
-        if not isinstance(query, str) or not query.strip():
+        if not isinstance(query, str) or not NOT_BLANK.search(query):
             raise InputError("query is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..errors import ArchiveDamaged
-from .store import Store, sqlite_errors
+from .store import Store, damaged, sqlite_errors
 
 MAX_PROBLEMS = 20  # integrity_check lines reported
 
@@ -63,6 +63,15 @@ def database_problems(
         if line.strip() and not line.startswith("*** in database")
     ]
     return [] if problems == ["ok"] else problems[:MAX_PROBLEMS]
+
+
+def quick_integrity(path: Path, budget: float) -> str:
+    """SQLite's quick check for up to `budget` seconds: "ok", "not checked in N s", or
+    ArchiveDamaged naming the first problem."""
+    problems = database_problems(path, quick=True, budget=budget)
+    if problems:
+        raise damaged(path, problems[0])
+    return "ok" if problems == [] else f"not checked in {budget:g} s"
 
 
 def keyword_problem(store: Store) -> str | None:

@@ -66,15 +66,19 @@ def translate(exc: sqlite3.Error, path: Path) -> Exception:
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or any(
         w in lowered for w in ("malformed", "not a database", "corrupt")
     ):
-        return ArchiveDamaged(
-            f"{path}: the database is damaged ({text}); `newsarchive check` says what is "
-            "wrong, `newsarchive restore` brings back a backup"
-        )
+        return damaged(path, text)
     if name.startswith("SQLITE_READONLY") or "readonly database" in lowered:
         return ArchiveError(f"{path}: the database is read-only here ({text})")
     if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or "disk i/o error" in lowered:
         return ArchiveError(f"{path}: cannot read or write the database ({text})")
     return exc
+
+
+def damaged(path: Path, problem: str) -> ArchiveDamaged:
+    return ArchiveDamaged(
+        f"{path}: the database is damaged ({problem}); `newsarchive check` says what is wrong, "
+        "`newsarchive restore` brings back a backup"
+    )
 
 
 @contextmanager

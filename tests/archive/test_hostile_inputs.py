@@ -13,11 +13,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from hostile_files import make_all, make_fifo
 
 from newsarchive.archive import Archive
 
 from conftest import SEED, write_jsonl
+from hostile_files import make_all, make_fifo
 from processes import COMMAND, hash_env, measured_peak
 
 MAX_RSS_MB = 400  # a `newsarchive ingest` process at rest is ~90-120 MB
@@ -106,7 +106,7 @@ def test_an_endless_http_answer_and_a_pipe_in_a_folder(tmp_path: Path):
         server.server_close()
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f"error: {url}: the response is larger than 16,777,216 bytes "
+        f"error: {url}: the response is larger than 8,388,608 bytes "
         "(NEWSARCHIVE_MAX_HTTP_BYTES); not read"
     )
     assert done.peak_rss_mb < MAX_RSS_MB

@@ -189,3 +189,18 @@ def test_lock_file_names_its_holder_and_is_released_when_the_holder_dies(tmp_pat
     holder.wait()
     with WriterLock(tmp_path).held(wait=5):
         pass
+
+
+def test_a_post_while_an_ingest_holds_the_archive_is_503(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("NEWSARCHIVE_LOCK_TIMEOUT", "0.5")
+    server = Archive(archive.path, embedder=archive.embedder)
+    with TestClient(create_app(server, warm=False)) as client:
+        with WriterLock(archive.path).held():  # a `newsarchive ingest` is running
+            busy = client.post("/articles", json=NEWS[1])
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+            assert "another process is ingesting into this archive (pid " in busy.json()["error"]
+            assert client.get("/search", params={"q": "oil"}).status_code == 200
+        assert client.post("/articles", json=NEWS[1]).json()["new"] == 1
+    server.close()
