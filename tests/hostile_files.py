@@ -47,7 +47,7 @@ def _bomb_lines(path: Path) -> str:
 
 def _bad_lines(path: Path) -> str:
     path.write_bytes(gzip.compress(b"x\n" * 31_000_000, compresslevel=9))
-    return "a ~92 KB .jsonl.gz of 31 million malformed lines"
+    return "a 60 KB .jsonl.gz of 31 million malformed lines"
 
 
 def _huge_text(path: Path) -> str:
