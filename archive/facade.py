@@ -12,7 +12,6 @@ that follows the database), search/ (retrieve, fuse, group, collapse, page).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -86,8 +85,7 @@ class Archive:
         self._embedder = embedder
         self._policy = policy
         self._backend = backend
-        self._ingest_lock = threading.Lock()  # one ingest at a time per process
-        self.writer = WriterLock(self.path)  # ... and across processes
+        self.writer = WriterLock(self.path)  # one ingest at a time, across threads and processes
         self.rrf_k = RRF_K
         self.reranker: Reranker | None = None  # hook for a cross-encoder; none ships today
 
@@ -199,7 +197,7 @@ class Archive:
         across processes: `wait` (True, False or seconds) says how long to wait for another
         one (then `ArchiveBusy`), and `on_wait` is told who holds the archive when waiting.
         """
-        with self._ingest_lock, self.writer.held(wait=wait, on_wait=on_wait, what="ingesting into"):
+        with self.writer.held(wait=wait, on_wait=on_wait, what="ingesting into"):
             started = time.perf_counter()
             report = IngestReport()
             embedder = self.embedder
@@ -373,7 +371,7 @@ class Archive:
 
         if kind is not None and kind not in KIND_CHOICES:
             raise InputError(f"index kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
-        with self._ingest_lock, self.writer.held(what="writing to"):
+        with self.writer.held(what="writing to"):
             started = time.perf_counter()
             if kind is not None:
                 self.store.set_meta({"index_kind": kind})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,10 +35,12 @@ def describe_holder(path: Path) -> str:
 
 
 class WriterLock:
-    """The archive folder's writer lock."""
+    """The archive folder's writer lock (and, for the threads of one process sharing an
+    Archive, a thread lock taken first with the same patience)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / LOCK_NAME
+        self._threads = threading.Lock()
 
     @contextmanager
     def held(
@@ -53,6 +56,24 @@ class WriterLock:
         not wait; a lock not got in time is `ArchiveBusy` naming the holder. `on_wait` is told
         the holder once, when the lock is taken by someone else.
         """
+        deadline = None if wait is True else time.monotonic() + (0.0 if wait is False else wait)
+        if deadline is None:
+            self._threads.acquire()
+        elif not self._threads.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise ArchiveBusy(
+                f"{self.path.parent}: another request of this process is {what} this archive; "
+                "try again when it is done"
+            )
+        try:
+            with self._file_lock(deadline, on_wait, what):
+                yield
+        finally:
+            self._threads.release()
+
+    @contextmanager
+    def _file_lock(
+        self, deadline: float | None, on_wait: Callable[[str], None] | None, what: str
+    ) -> Iterator[None]:
         try:
             import fcntl
         except ImportError:  # not POSIX: SQLite's own locking still keeps each batch whole
@@ -62,24 +83,20 @@ class WriterLock:
         try:
             if not self._try(fcntl, handle):
                 holder = describe_holder(self.path)
-                if wait is False:
-                    raise ArchiveBusy(
-                        f"{self.path.parent}: another process is {what} this archive "
-                        f"({holder}); try again when it is done"
-                    )
+                busy = ArchiveBusy(
+                    f"{self.path.parent}: another process is {what} this archive "
+                    f"({holder}); try again when it is done"
+                )
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise busy
                 if on_wait is not None:
                     on_wait(holder)
-                if wait is True:
+                if deadline is None:
                     fcntl.flock(handle, fcntl.LOCK_EX)
-                else:
-                    deadline = time.monotonic() + float(wait)
-                    while not self._try(fcntl, handle):
-                        if time.monotonic() >= deadline:
-                            raise ArchiveBusy(
-                                f"{self.path.parent}: another process is {what} this archive "
-                                f"({holder}); try again when it is done"
-                            )
-                        time.sleep(0.05)
+                while deadline is not None and not self._try(fcntl, handle):
+                    if time.monotonic() >= deadline:
+                        raise busy
+                    time.sleep(0.05)
             handle.seek(0)
             handle.truncate()
             command = " ".join(["newsarchive", *sys.argv[1:2]]) if sys.argv else "newsarchive"

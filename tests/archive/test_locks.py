@@ -204,3 +204,16 @@ def test_a_post_while_an_ingest_holds_the_archive_is_503(
             assert client.get("/search", params={"q": "oil"}).status_code == 200
         assert client.post("/articles", json=NEWS[1]).json()["new"] == 1
     server.close()
+
+
+def test_threads_sharing_an_archive_take_turns_with_the_same_patience(tmp_path: Path):
+    lock = WriterLock(tmp_path)
+    with lock.held():
+        with pytest.raises(ArchiveBusy, match="another request of this process is writing"):
+            with lock.held(wait=0.2):
+                pass
+        with pytest.raises(ArchiveBusy):
+            with lock.held(wait=False):
+                pass
+    with lock.held(wait=False):
+        pass
