@@ -213,7 +213,9 @@ class Archive:
         request = (
             query if isinstance(query, SearchRequest) else SearchRequest.make(query, **options)
         )
-        request.filters().to_sql()  # a bad date fails here, before the model loads
+        # A filter that is a mistake (bad date, inverted range, unknown field) fails here,
+        # before the model loads.
+        request.filters().check(self.store.metadata_fields() if request.where else None)
         return self.searcher(semantic=request.mode != "keyword").search(request)
 
     def searcher(self, *, semantic: bool = True) -> Searcher:

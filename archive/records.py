@@ -30,6 +30,7 @@ class Article:
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None  # file (and line) it came from, for error messages
+    warnings: list[str] = field(default_factory=list)  # read, but worth a look (short text)
 
     @property
     def body(self) -> str:

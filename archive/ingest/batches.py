@@ -38,6 +38,7 @@ def batches(
         if isinstance(item, InputError):
             report.errors.append(str(item))
             continue
+        report.warnings.extend(item.warnings)
         report.warnings.extend(normalise_article(item, source=source, keep_titles=keep_titles))
         key = item.identity()
         if key in batch:

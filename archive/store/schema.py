@@ -126,6 +126,22 @@ def m002_article_copies(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS article_copies_article ON article_copies(article_id)")
 
 
+@migrations()
+def m004_outlets_and_fields(db: Database) -> None:
+    """One name per outlet (`outlets`: registered domain -> the name it is stored under, see
+    archive/outlets.py), and the metadata fields present with how many articles carry each
+    (`metadata_fields`), so a filter on a field no article has is an error, not an empty page."""
+    db.execute("CREATE TABLE IF NOT EXISTS outlets (domain TEXT PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS metadata_fields "
+        "(name TEXT PRIMARY KEY, articles INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO metadata_fields (name, articles) SELECT key, COUNT(*) FROM articles, "
+        "json_each(articles.metadata) WHERE json_valid(articles.metadata) GROUP BY key"
+    )
+
+
 def schema_version(db: Database) -> int:
     """How many migrations this archive has applied."""
     return len(migrations.applied(db))

@@ -22,7 +22,8 @@ import numpy as np
 import sqlite_utils
 
 from ..records import ArticleWrite, ExactCopy, StoredChange
-from . import dedup
+from . import dedup, fields
+from .outlets import outlet_name
 from .schema import migrate, schema_version
 from .sql import select_in
 
@@ -137,11 +138,14 @@ class Store:
         with self.write() as conn:
             for write in writes:
                 row = dict(write.row)
-                row["metadata"] = json.dumps(
-                    row.get("metadata") or {}, ensure_ascii=False, default=str
-                )
+                metadata = row.get("metadata") or {}
+                row["source"] = outlet_name(conn, row.get("source"), metadata)
+                row["metadata"] = json.dumps(metadata, ensure_ascii=False, default=str)
                 row["updated_at"] = now
-                exists = conn.execute("SELECT 1 FROM articles WHERE id = ?", [row["id"]]).fetchone()
+                exists = conn.execute(
+                    "SELECT metadata FROM articles WHERE id = ?", [row["id"]]
+                ).fetchone()
+                fields.recount(conn, exists[0] if exists else None, metadata)
                 if write.passages is not None:
                     row["passage_count"] = len(write.passages)
                 if exists:
@@ -175,6 +179,7 @@ class Store:
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
             for copy in copies:
+                copy.source = outlet_name(conn, copy.source, copy.metadata or {})
                 dedup.add_copy(conn, copy)
             committed = self._next_generation
         dim = added_vectors[0].shape[0] if added_vectors else 0
@@ -195,10 +200,14 @@ class Store:
         removed_passages: list[int] = []
         with self.write() as conn:
             for article_id in ids:
-                if not conn.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone():
+                found = conn.execute(
+                    "SELECT metadata FROM articles WHERE id = ?", [article_id]
+                ).fetchone()
+                if not found:
                     if dedup.forget_copy(conn, article_id):
                         removed_articles.append(article_id)
                     continue
+                fields.recount(conn, found[0], None)
                 removed_passages.extend(self._remove_passages(conn, article_id))
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
                 dedup.forget(conn, [article_id])
@@ -332,6 +341,11 @@ class Store:
         """Every other known copy of an article (exact and near)."""
         with self.lock:
             return dedup.copies_of(self.conn, article_id)
+
+    def metadata_fields(self) -> set[str]:
+        """The metadata fields at least one article has (filters check names against them)."""
+        with self.lock:
+            return fields.present(self.conn)
 
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """passage id -> the passage with its article's fields, for a page of results."""

@@ -33,7 +33,7 @@ def test_defaults_and_the_two_forms_of_where_and_source():
         ({"query": "a", "limit": 0}, "limit: Input should be greater than or equal to 1"),
         ({"query": "a", "limit": 101}, "limit: Input should be less than or equal to 100"),
         ({"query": "a", "offset": -1}, "offset: Input should be greater than or equal to 0"),
-        ({"query": "a", "where": ["bad"]}, "--where 'bad': expected FIELD=VALUE"),
+        ({"query": "a", "where": ["bad"]}, "where: 'bad' is not FIELD=VALUE"),
         ({"query": "a", "lmit": 5}, "lmit: Extra inputs are not permitted"),
     ],
 )
