@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..index.embedders import Embedder, make_embedder
 from ..index.sync import KIND_CHOICES, VectorView
-from .config import configured_backend, configured_model, configured_threads, default_data_dir
+from .config import (
+    configured_backend,
+    configured_model,
+    configured_threads,
+    default_data_dir,
+    model_cache_dir,
+)
 from .errors import ArchiveError, InputError
 from .ingest.batches import batches
 from .ingest.embed import embed_plan
@@ -86,7 +92,7 @@ class Archive:
             self._embedder = make_embedder(
                 self.backend,
                 self._model_path,
-                cache_dir=self.path / "models",
+                cache_dir=model_cache_dir(),
                 threads=configured_threads(),
             )
         return self._embedder

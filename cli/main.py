@@ -26,7 +26,9 @@ class Commands(TyperGroup):
 
     def invoke(self, ctx):
         from ..archive import RemoteError
+        from .output import show_library_notes
 
+        show_library_notes(errors)
         try:
             return super().invoke(ctx)
         except (InputError, ArchiveError, ModelError, RemoteError) as exc:
@@ -51,8 +53,10 @@ DataOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def open_archive(data: Path | None, *, create: bool = True):
-    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder)."""
+def open_archive(data: Path | None, *, create: bool = False):
+    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder). Only the
+    commands that write articles create one: anywhere else a missing archive is an error, so a
+    mistyped --data never leaves a new folder behind."""
     from ..archive import Archive
 
     return Archive(data, create=create)
@@ -85,7 +89,7 @@ def ingest(
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
     options = {"force": force, "source": source, "keep_titles": not no_titles, "fetch": fetch}
-    with open_archive(data) as archive:
+    with open_archive(data, create=True) as archive:
         if console.is_terminal and not as_json:
             from .output import progress_bar
 
@@ -197,7 +201,7 @@ def follow(
     from ..archive import parse_interval
 
     seconds = parse_interval(every)
-    archive = open_archive(data)
+    archive = open_archive(data, create=True)
 
     def report(poll) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -333,13 +337,17 @@ def serve(
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the archive if the folder holds none.")
+    ] = False,
 ) -> None:
     """Run the HTTP API (FastAPI + uvicorn); model and index load once at start-up."""
     import uvicorn
 
     from ..api.app import create_app
 
-    uvicorn.run(create_app(open_archive(data)), host=host, port=port, log_level="info")
+    archive = open_archive(data, create=create)
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="info")
 
 
 def run() -> None:

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
+
+
+class LibraryNotes(logging.Handler):
+    """What the library says it is doing (an ONNX export being built, once per machine), as
+    dim lines on stderr, so a long first command does not look stuck."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(logging.INFO)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(Text(record.getMessage(), style="dim"), soft_wrap=True)
+
+
+def show_library_notes(console: Console) -> None:
+    """Attach LibraryNotes to the `newsarchive` loggers, once."""
+    logger = logging.getLogger("newsarchive")
+    if not any(isinstance(h, LibraryNotes) for h in logger.handlers):
+        logger.addHandler(LibraryNotes(console))
+        logger.setLevel(logging.INFO)
 
 
 @contextmanager
