@@ -170,7 +170,9 @@ def search(
         for hit in result["results"]:
             print(json.dumps(hit, ensure_ascii=False))
         return
-    from .output import render_hit
+    from rich.text import Text
+
+    from .output import SCORE_MEANING, render_hit
 
     if not result["results"]:
         console.print("No results.")
@@ -179,6 +181,7 @@ def search(
     console.print(
         f"[dim]{len(result['results'])} of {result['total']} results ({mode}) in {result['took_ms']:.0f} ms[/dim]"
     )
+    console.print(Text(SCORE_MEANING[result["mode"]], style="dim"))
 
 
 @app.command()
@@ -241,13 +244,9 @@ def show(
     if as_json:
         print(json.dumps(article, ensure_ascii=False))
         return
-    console.print(f"[bold]{article['title']}[/bold]", highlight=False)
-    meta = [article.get(k) for k in ("author", "source", "date", "url")]
-    console.print(" · ".join(str(m) for m in meta if m), style="dim", highlight=False)
-    for passage in article["passages"]:
-        console.print(
-            f"\n[dim][{passage['position'] + 1}][/dim] {passage['text']}", highlight=False
-        )
+    from .output import render_article
+
+    render_article(console, article, article_id)
 
 
 @app.command()

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 
@@ -46,29 +48,96 @@ def progress_bar(console: Console) -> Iterator[Callable[[int, int], None]]:
         yield progress
 
 
+INDENT = 4  # result lines under the title: wrapped lines keep this indent
+
+# What a result's score means, one line (under 80 columns) per mode, printed under the results.
+SCORE_MEANING = {
+    "hybrid": "score: fused keyword and semantic ranks (higher is better; this query only)",
+    "semantic": "score: cosine similarity of query and passage (-1 to 1; higher is closer)",
+    "keyword": "score: BM25 weight of the query's words (higher is better; this query only)",
+}
+
+
+def when(date: str | None) -> str | None:
+    """A stored date for people: a day stays a day, an instant shows its UTC time."""
+    if not date:
+        return None
+    return date if len(date) <= 10 else f"{date[:10]} {date[11:16]} UTC"
+
+
+def byline(article: dict[str, Any]) -> str:
+    """Outlet, date and author on one line."""
+    parts = [article.get("source"), when(article.get("date"))]
+    if article.get("author"):
+        parts.append(f"by {article['author']}")
+    return " · ".join(p for p in parts if p)
+
+
+def indented(renderable: Any, indent: int = INDENT) -> Padding:
+    """Wrapped lines stay under the title instead of running back to column 0."""
+    return Padding(renderable, (0, 0, 0, indent), expand=False)
+
+
 def render_hit(console: Console, rank: int, hit: dict[str, Any]) -> None:
+    """One result: rank, title and score on a line (the title wraps in its own column, the
+    score stays on the right), then outlet, date and author, the URL once and unbroken, the
+    snippet with the query's words marked, and the other passages and outlets."""
     article = hit["article"]
-    header = Text()
-    header.append(f"{rank:>2}. ", style="bold")
-    header.append(article.get("title") or article["id"], style="bold cyan")
-    header.append(f"  [{hit['score']:.3f}]", style="dim")
-    console.print(header)
-    meta = " · ".join(
-        str(v)
-        for v in (article.get("source"), (article.get("date") or "")[:10], article.get("url"))
-        if v
+    head = Table.grid(expand=True, padding=(0, 1, 0, 0))
+    head.add_column(width=INDENT - 1, justify="right", no_wrap=True)
+    head.add_column(ratio=1, overflow="fold")
+    head.add_column(justify="right", no_wrap=True)
+    head.add_row(
+        Text(f"{rank}.", style="bold"),
+        Text(article.get("title") or article["id"], style="bold cyan"),
+        Text(f"{hit['score']:.3f}", style="dim"),
     )
-    console.print(
-        Text(f"    {meta}  (id {article['id']}, passage {hit['position'] + 1})", style="dim")
-    )
-    console.print(highlighted(hit["snippet"], hit["highlights"], indent="    "))
+    console.print(head)
+    console.print(indented(Text(byline(article), style="dim")))
+    if article.get("url"):
+        # Own line, never folded: a terminal wraps it visually and it stays one link.
+        console.print(Text(" " * INDENT + article["url"], style="dim"), soft_wrap=True)
+    console.print(indented(highlighted(hit["snippet"], hit["highlights"])))
+    extra = []
     if hit.get("other_passages"):
-        console.print(
-            Text(f"    +{len(hit['other_passages'])} more matching passages", style="dim")
-        )
+        extra.append(f"+{len(hit['other_passages'])} more matching passages")
     if hit.get("also_in"):
-        console.print(Text(f"    also in: {', '.join(hit['also_in'])}", style="dim"))
+        extra.append(f"also in: {', '.join(hit['also_in'])}")
+    where = f"passage {hit['position'] + 1}"
+    extra.append(where if article["id"] == article.get("url") else f"id {article['id']}, {where}")
+    console.print(indented(Text(" · ".join(extra), style="dim")))
     console.print()
+
+
+def render_article(console: Console, article: dict[str, Any], asked: str) -> None:
+    """`show`: the article, saying when the id asked for is stored as a copy of it."""
+    console.print(Text(article.get("title") or article["id"], style="bold"))
+    console.print(Text(byline(article), style="dim"))
+    if article.get("url"):
+        console.print(Text(article["url"], style="dim"), soft_wrap=True)
+    if article.get("copy"):
+        console.print(
+            Text(
+                f"{asked} is stored as an exact copy of {article['id']} (the same text); "
+                "this is that article",
+                style="yellow",
+            )
+        )
+    copies = [
+        f"{c['id']} ({c.get('source') or 'unknown source'}, {c['kind']} copy)"
+        for c in article.get("copies", [])
+        if c["id"] != asked
+    ]
+    if copies:
+        console.print(Text("copies: " + "; ".join(copies), style="dim"))
+    for passage in article["passages"]:
+        console.print()
+        number = Text(f"[{passage['position'] + 1}]", style="dim")
+        grid = Table.grid(padding=(0, 1, 0, 0))
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(number, Text(passage["text"]))
+        console.print(grid)
 
 
 def highlighted(
