@@ -246,13 +246,39 @@ class Archive:
         *,
         mode: str = "hybrid",
         depth: int = 10,
+        per_query: bool = False,
     ) -> dict[str, Any]:
-        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines."""
+        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines;
+        labels naming an exact copy count for the article it is stored as."""
         from .evaluate import evaluate, load_queries
 
         if isinstance(queries, (str, Path)):
             queries = load_queries(queries)
-        return evaluate(self, list(queries), mode=mode, depth=depth)
+        return evaluate(
+            self, list(queries), mode=mode, depth=depth, per_query=per_query,
+            owners=self.store.copy_owners,
+        )  # fmt: skip
+
+    def compare(
+        self,
+        queries: str | Path | Sequence[dict[str, Any]],
+        modes: Sequence[str],
+        *,
+        depth: int = 10,
+        per_query: bool = False,
+    ) -> dict[str, Any]:
+        """`evaluate` for each mode, and each later mode against the first: the paired
+        difference per metric with its 95% bootstrap interval and randomisation p-value."""
+        from .evaluate import compare, load_queries
+
+        if isinstance(queries, (str, Path)):
+            queries = load_queries(queries)
+        runs = [self.evaluate(queries, mode=m, depth=depth, per_query=True) for m in modes]
+        comparisons = [row for other in runs[1:] for row in compare(runs[0], other)]
+        if not per_query:
+            for run in runs:
+                del run["per_query"]
+        return {"modes": runs, "comparisons": comparisons}
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article with its passages, or None."""

@@ -308,27 +308,32 @@ def evaluate(
         list[str] | None, typer.Option("--mode", help="hybrid, semantic, keyword (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Cut-off depth.")] = 10,
+    per_query: Annotated[
+        bool,
+        typer.Option("--per-query", help="One line per query: first relevant rank, top hit."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Score search on labelled queries: MRR, Recall and nDCG at article level."""
+    """Score search on labelled queries: MRR, Recall and nDCG at article level; with several
+    modes, each against the first with a 95% confidence interval."""
+    modes = mode or ["hybrid"]
     with open_archive(data) as archive:
-        results = [archive.evaluate(queries, mode=m, depth=limit) for m in (mode or ["hybrid"])]
+        if len(modes) > 1:
+            result = archive.compare(queries, modes, depth=limit, per_query=per_query)
+        else:
+            result = archive.evaluate(queries, mode=modes[0], depth=limit, per_query=per_query)
     if as_json:
-        print(json.dumps(results if len(results) > 1 else results[0]))
+        print(json.dumps(result, ensure_ascii=False))
         return
-    from rich.table import Table
+    from .output import render_comparisons, render_eval, render_per_query
 
-    table = Table(title=f"{queries.name} @{limit}")
-    for column in ("mode", "queries", "MRR", "Recall", "nDCG", "ms/query"):
-        table.add_column(column, justify="right")
-    for r in results:
-        table.add_row(r["mode"], str(r["queries"]), f"{r['mrr']:.3f}", f"{r['recall']:.3f}",
-                      f"{r['ndcg']:.3f}", f"{r['mean_latency_ms']:.1f}")  # fmt: skip
-        if "low_overlap" in r:
-            low = r["low_overlap"]
-            table.add_row(f"{r['mode']} (overlap<0.5)", str(low["queries"]), f"{low['mrr']:.3f}",
-                          f"{low['recall']:.3f}", f"{low['ndcg']:.3f}", "")  # fmt: skip
-    console.print(table)
+    runs = result["modes"] if len(modes) > 1 else [result]
+    render_eval(console, runs, f"{queries.name} @{limit}")
+    if len(modes) > 1:
+        render_comparisons(console, result["comparisons"])
+    if per_query:
+        for run in runs:
+            render_per_query(console, run)
 
 
 @app.command()

@@ -140,6 +140,55 @@ def render_article(console: Console, article: dict[str, Any], asked: str) -> Non
         console.print(grid)
 
 
+def render_eval(console: Console, runs: list[dict[str, Any]], title: str) -> None:
+    """`eval`: one row per mode (and its low-overlap queries)."""
+    table = Table(title=title)
+    for column in ("mode", "queries", "MRR", "Recall", "nDCG", "ms/query"):
+        table.add_column(column, justify="right")
+    for r in runs:
+        table.add_row(r["mode"], str(r["queries"]), f"{r['mrr']:.3f}", f"{r['recall']:.3f}",
+                      f"{r['ndcg']:.3f}", f"{r['mean_latency_ms']:.1f}")  # fmt: skip
+        if "low_overlap" in r:
+            low = r["low_overlap"]
+            table.add_row(f"{r['mode']} (overlap<0.5)", str(low["queries"]), f"{low['mrr']:.3f}",
+                          f"{low['recall']:.3f}", f"{low['ndcg']:.3f}", "")  # fmt: skip
+    console.print(table)
+
+
+def render_comparisons(console: Console, comparisons: list[dict[str, Any]]) -> None:
+    """Each mode against the first: the paired difference, its 95% interval and p-value."""
+    table = Table(title="paired difference, 95% bootstrap interval, randomisation p")
+    for column in ("mode", "metric", "difference", "95% interval", "p"):
+        table.add_column(column, justify="right")
+    marked = False
+    for c in comparisons:
+        low, high = c["ci95"]
+        verdict = "" if low <= 0 <= high else " *"
+        marked = marked or bool(verdict)
+        table.add_row(f"{c['mode']} - {c['baseline']}", c["metric"], f"{c['difference']:+.3f}",
+                      f"{low:+.3f} to {high:+.3f}{verdict}", f"{c['p_value']:.3f}")  # fmt: skip
+    console.print(table)
+    note = "* the interval excludes 0: unlikely to be chance" if marked else ""
+    note += ("; " if note else "") + "an interval that includes 0 is no evidence of a difference"
+    console.print(Text(note, style="dim"))
+
+
+def render_per_query(console: Console, run: dict[str, Any]) -> None:
+    """One line per query: the rank of the first relevant result (- when not in the cut-off)
+    and the top hit."""
+    table = Table(title=f"per query ({run['mode']})")
+    table.add_column("qid", no_wrap=True)
+    table.add_column("first relevant", justify="right", no_wrap=True)
+    table.add_column("top hit", ratio=1, overflow="fold")
+    table.add_column("query", ratio=1, overflow="fold")
+    for row in run["per_query"]:
+        top = row["top"]
+        hit = (top["title"] or top["id"]) if top else "-"
+        rank = str(row["first_relevant"]) if row["first_relevant"] else "-"
+        table.add_row(row["qid"], rank, hit, row["query"])
+    console.print(table)
+
+
 def highlighted(
     text: str, spans: list[list[int]] | list[tuple[int, int]], indent: str = ""
 ) -> Text:

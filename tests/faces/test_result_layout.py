@@ -1,6 +1,7 @@
 """Results shown for people, at a fixed terminal width: the score stays on the title's line,
 wrapped lines keep their indent, the URL is printed once and never broken, the author is
-shown, one line says what the score means, and `show` says when an id is stored as a copy."""
+shown, one line says what the score means, `show` says when an id is stored as a copy, and
+`eval` prints per-query lines and a confidence interval when comparing modes."""
 
 from __future__ import annotations
 
@@ -75,3 +76,27 @@ def test_show_says_when_an_id_is_stored_as_a_copy(monkeypatch, tmp_path: Path, h
     ]
     plain = shown(monkeypatch, 100, "show", "wheat-1", *folder)
     assert plain[2] == "copies: wheat-copy (GD, exact copy)"
+
+
+def test_eval_per_query_and_a_confidence_interval(monkeypatch, tmp_path: Path, hash_backend):
+    folder = ["--data", str(tmp_path / "data")]
+    assert (
+        runner.invoke(
+            cli.app, ["ingest", str(write_jsonl(tmp_path / "n.jsonl", NEWS)), *folder]
+        ).exit_code
+        == 0
+    )
+    queries = write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"qid": "q1", "query": "Late goal wins the derby", "relevant_ids": ["football-1"]},
+         {"qid": "q2", "query": "Cats adopt a lighthouse", "relevant_ids": ["nowhere"]}],
+    )  # fmt: skip
+    args = ["eval", str(queries), "--mode", "keyword", "--mode", "hybrid", "--per-query", *folder]
+    text = "\n".join(shown(monkeypatch, 160, *args))
+    assert "paired difference, 95% bootstrap interval, randomisation p" in text
+    assert "hybrid - keyword" in text and "per query (keyword)" in text
+    assert "│ q1  │              1 │ Late goal wins the derby" in text
+    assert "│ q2  │              - │" in text
+    as_json = json.loads(runner.invoke(cli.app, [*args, "--json"]).output)
+    assert set(as_json) == {"modes", "comparisons"}
+    assert as_json["modes"][0]["per_query"][0]["first_relevant"] == 1
