@@ -30,7 +30,6 @@ class DateError(InputError):
 # Two defaults that differ in every field: a field equal under both was written by the user.
 _DEFAULTS = (datetime(2000, 1, 1, 0, 0, 0), datetime(2004, 2, 2, 1, 1, 1))
 _NUMERIC_DMY = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?!\d)")
-_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,6 @@ class Period:
     start: datetime  # aware, UTC
     end: datetime  # aware, UTC: the last second of the period (== start for an instant)
     precision: str  # "time" | "day" | "month" | "year"
-
-    def stored(self) -> str:
-        """The stored form: a bare day for day precision, else the instant in UTC."""
-        if self.precision == "day":
-            return self.start.strftime("%Y-%m-%d")
-        return self.start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_period(value: str, *, refuse_ambiguous: bool = False) -> Period:
@@ -103,16 +96,9 @@ def normalise_date(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     period = parse_period(str(value))
-    if period.precision in ("month", "year"):
-        return period.start.strftime("%Y-%m-%d")
-    return period.stored()
-
-
-def normalise_bound(value: str | None, *, end: bool = False) -> str | None:
-    """A filter bound as the string stored dates are compared with: `since` is the period's
-    first instant, `until` (`end`) its last."""
-    period = read_bound(value)
-    return None if period is None else bound_string(period, end=end)
+    if period.precision == "time":
+        return period.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return period.start.strftime("%Y-%m-%d")
 
 
 def bound_string(period: Period, *, end: bool = False) -> str:
@@ -148,8 +134,3 @@ def date_range(since: str | None, until: str | None) -> tuple[str | None, str | 
         bound_string(first) if first is not None else None,
         bound_string(last, end=True) if last is not None else None,
     )
-
-
-def is_day(value: str | None) -> bool:
-    """Whether a stored date is a bare day (the source gave no time of day)."""
-    return bool(value and _DAY_RE.match(value))
