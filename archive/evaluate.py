@@ -78,7 +78,11 @@ def score_runs(
     queries: Sequence[dict[str, Any]], runs: dict[str, list[str]], depth: int
 ) -> dict[str, float]:
     """Aggregate metrics for ranked article ids per qid."""
-    scores = per_query_scores(queries, runs, depth)
+    return means(per_query_scores(queries, runs, depth))
+
+
+def means(scores: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each metric's mean over the queries."""
     return {key: statistics.fmean(s[key] for s in scores.values()) for key in METRICS}
 
 
@@ -132,7 +136,7 @@ def evaluate(
     result: dict[str, Any] = {
         "mode": mode,
         "queries": len(queries),
-        **{key: statistics.fmean(s[key] for s in scores.values()) for key in METRICS},
+        **means(scores),
         "mean_latency_ms": statistics.fmean(latencies),
     }
     low = [q for q in queries if q.get("title_body_overlap", 1.0) < LOW_OVERLAP]
