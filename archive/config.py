@@ -17,6 +17,7 @@ URL_ENV = "NEWSARCHIVE_URL"  # a running `newsarchive serve` for the CLI's searc
 API_KEY_ENV = "NEWSARCHIVE_API_KEY"  # the key that writes (and reads)
 READ_KEY_ENV = "NEWSARCHIVE_READ_KEY"  # the key that reads
 CACHE_ENV = "NEWSARCHIVE_CACHE"  # the per-user cache (exported models)
+CORS_ORIGINS_ENV = "NEWSARCHIVE_CORS_ORIGINS"  # other origins whose pages may call the API
 
 
 def default_data_dir() -> Path:
@@ -55,3 +56,10 @@ def configured_threads() -> int | None:
     """NEWSARCHIVE_THREADS, or None for every usable core up to 4."""
     value = os.environ.get(THREADS_ENV, "").strip()
     return max(1, int(value)) if value.isdigit() else None
+
+
+def configured_cors_origins() -> list[str]:
+    """NEWSARCHIVE_CORS_ORIGINS as a list of origins (comma- or space-separated, `*` for any);
+    empty when unset, which leaves CORS off: only pages served by this server may call it."""
+    value = os.environ.get(CORS_ORIGINS_ENV, "")
+    return [origin.rstrip("/") for origin in value.replace(",", " ").split()]

@@ -35,6 +35,14 @@ class VectorSource(Protocol):
 
     def iter_vectors(self, batch: int = 10000) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
+    def tombstones_pruned_through(self) -> int:
+        """The generation up to which removals are no longer listed (0: none pruned)."""
+        ...
+
+    def prune_tombstones(self, through: int) -> None:
+        """Forget the removals of generations up to `through` (a saved file holds them)."""
+        ...
+
 
 class VectorView:
     """The FAISS index at `path`, following `source`.
@@ -102,8 +110,12 @@ class VectorView:
             current = self.source.generation()
             if self._generation == current:
                 return {"added": 0, "removed": 0}
-            if self._generation is None or self._generation > current:
-                # Unknown, or ahead of the database (restored from a backup): compare all ids.
+            stale = self._generation is not None and (
+                self._generation > current  # ahead of the database (restored from a backup)
+                or self._generation < self.source.tombstones_pruned_through()
+            )
+            if self._generation is None or stale:
+                # Unknown, ahead, or older than the removals still listed: compare all ids.
                 in_db, in_index = self.source.passage_ids(), self._index.ids()
                 removed, added = np.setdiff1d(in_index, in_db), np.setdiff1d(in_db, in_index)
             else:
@@ -159,11 +171,17 @@ class VectorView:
                 self.catch_up()  # another writer committed in between: read it from the database
 
     def save(self) -> None:
-        """Write the file if the in-memory index has changes it lacks."""
+        """Write the file if the in-memory index has changes it lacks.
+
+        Once the file holds generation G, the removals listed up to G are only needed by a
+        reader whose index is older than G; such a reader compares all ids instead (see
+        `catch_up`), so they are pruned here and the list does not grow forever.
+        """
         with self.lock:
             if self._index is not None and self._dirty and self._generation is not None:
                 self._index.save(self.path, self._generation)
                 self._dirty = False
+                self.source.prune_tombstones(self._generation)
 
     def rebuild(self) -> VectorIndex:
         """A new index of the configured kind from every vector in the database, saved."""

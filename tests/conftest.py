@@ -41,6 +41,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Non
         "NEWSARCHIVE_URL",
         "NEWSARCHIVE_API_KEY",
         "NEWSARCHIVE_READ_KEY",
+        "NEWSARCHIVE_CORS_ORIGINS",
     ):
         monkeypatch.delenv(name, raising=False)
 

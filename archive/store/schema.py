@@ -142,6 +142,40 @@ def m004_outlets_and_fields(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_explore(db: Database) -> None:
+    """Exploring the archive (search/matching.py, store/explore.py, store/watches.py).
+
+    - `articles.generation`: the database generation that first stored the article, so a
+      saved search can list what was ingested after its last check (0 for older articles).
+    - `articles(date, id)`: date order with ties broken by id, walked by keyset cursors, is a
+      range scan of this index; `articles(generation)` finds what is new since a check.
+    - `articles(source COLLATE NOCASE, date, id)`: `--source` ignores case; the count and the
+      date-ordered pages of one source are read from this index alone.
+    - `articles(id, date, source)`: a query's matching set is read from this covering index
+      (store/explore.py) rather than from the wide article rows.
+    - `watches`: saved searches, each a SearchRequest (JSON) and the generation it was last
+      checked at.
+    """
+    db.execute("ALTER TABLE articles ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_date_id ON articles(date, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_generation ON articles(generation)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS articles_source_date "
+        "ON articles(source COLLATE NOCASE, date, id)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS articles_id_date_source ON articles(id, date, source)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS watches (
+            name TEXT PRIMARY KEY,
+            request TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            checked_at TEXT,
+            checked_generation INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+
+
 def schema_version(db: Database) -> int:
     """How many migrations this archive has applied."""
     return len(migrations.applied(db))

@@ -153,6 +153,7 @@ class Store:
                     conn.execute(f"UPDATE articles SET {assignments} WHERE id = :id", row)
                 else:
                     row["ingested_at"] = now
+                    row["generation"] = self._next_generation  # what a saved search calls new
                     # An id that was recorded as a copy of another article now has its own text.
                     dedup.forget_copy(conn, row["id"])
                     columns = ", ".join(row)
@@ -271,6 +272,22 @@ class Store:
             np.array([r[0] for r in removed], dtype=np.int64),
             np.array([r[0] for r in added], dtype=np.int64),
         )
+
+    def tombstones_pruned_through(self) -> int:
+        return int(self.get_meta("tombstones_pruned_through", "0") or 0)
+
+    def prune_tombstones(self, through: int) -> None:
+        with self.lock:
+            if through <= self.tombstones_pruned_through():
+                return
+            with self.conn:
+                self.conn.execute("DELETE FROM tombstones WHERE generation <= ?", [through])
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('tombstones_pruned_through', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = "
+                    "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                    [str(through)],
+                )
 
     def passage_ids(self) -> np.ndarray:
         with self.lock:

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .base import ModelError
+from .base import Embedder, ModelError
 
 FINGERPRINT_VERSION = "2"
 
@@ -136,3 +136,36 @@ class ModelFolder:
         for weights in sorted(self.path.glob("*.safetensors")) + sorted(self.path.glob("*.bin")):
             digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
         return digest.hexdigest()[:16]
+
+
+class FolderEmbedder(Embedder):
+    """Base of the backends that run a model folder: what they are comes from the folder (name,
+    dimension, window, fingerprint, token counts); how they run it is theirs."""
+
+    def __init__(self, model_path: str | Path | None = None) -> None:
+        super().__init__()
+        self.folder = ModelFolder(model_path)
+        self.path = self.folder.path
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def dimension(self) -> int:
+        return self.folder.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.folder.max_tokens
+
+    @property
+    def fingerprint(self) -> str:
+        return self.folder.fingerprint
+
+    @cached_property
+    def _counter(self):
+        return self.folder.tokenizer() if self.folder.has_tokenizer else None
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Embedder, ModelError, default_threads
-from .model_folder import ModelFolder
+from .base import ModelError, default_threads
+from .model_folder import FolderEmbedder
 from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8
 
 log = logging.getLogger("newsarchive.models")
@@ -36,7 +36,7 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("newsarchive", appauthor=False)) / "models"
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(FolderEmbedder):
     """Embeds with onnxruntime; `quantized` selects the int8 model."""
 
     def __init__(
@@ -48,9 +48,7 @@ class OnnxEmbedder(Embedder):
         batch_size: int | None = None,
         threads: int | None = None,
     ) -> None:
-        super().__init__()
-        self.folder = ModelFolder(model_path)
-        self.path = self.folder.path
+        super().__init__(model_path)
         if not self.folder.has_tokenizer:
             raise ModelError(
                 f"{self.path}: the onnx backend needs tokenizer.json; use backend torch"
@@ -62,32 +60,9 @@ class OnnxEmbedder(Embedder):
         self.batch_size = batch_size or 8
         self.threads = default_threads(threads)
 
-    @property
-    def name(self) -> str:
-        return self.folder.name
-
-    @property
-    def dimension(self) -> int:
-        return self.folder.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.folder.max_tokens
-
-    @property
-    def fingerprint(self) -> str:
-        return self.folder.fingerprint
-
-    @cached_property
-    def _counter(self):
-        return self.folder.tokenizer()
-
     @cached_property
     def _batch_tokenizer(self):
         return self.folder.tokenizer(window=True)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
 
     def model_file(self) -> Path:
         """The cached ONNX file for this model and precision, exported on first use."""

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Embedder, ModelError, default_threads
-from .model_folder import ModelFolder
+from .base import ModelError, default_threads
+from .model_folder import FolderEmbedder
 
 
-class TorchEmbedder(Embedder):
+class TorchEmbedder(FolderEmbedder):
     """A local sentence-transformers folder on torch (CPU)."""
 
     backend = "torch"
@@ -31,36 +31,14 @@ class TorchEmbedder(Embedder):
         threads: int | None = None,
         **_: object,
     ) -> None:
-        super().__init__()
-        self.folder = ModelFolder(model_path)
-        self.path = self.folder.path
+        super().__init__(model_path)
         self.batch_size = batch_size or 32
         self.threads = default_threads(threads)
 
-    @property
-    def name(self) -> str:
-        return self.folder.name
-
-    @property
-    def dimension(self) -> int:
-        return self.folder.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.folder.max_tokens
-
-    @property
-    def fingerprint(self) -> str:
-        return self.folder.fingerprint
-
-    @cached_property
-    def _counter(self):
-        return self.folder.tokenizer() if self.folder.has_tokenizer else None
-
     def count_tokens(self, texts: list[str]) -> list[int]:
-        if self._counter is None:
+        if self._counter is None:  # a folder without tokenizer.json: the model's own tokenizer
             return [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
-        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
+        return super().count_tokens(texts)
 
     def load(self) -> None:
         _ = self.model

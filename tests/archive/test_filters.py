@@ -90,3 +90,16 @@ def test_known_fields_are_the_ones_articles_have_now(archive: Archive):
     assert archive.store.metadata_fields() == {"desk"}
     with pytest.raises(InputError, match="no field 'places' in this archive"):
         archive.search("harbour", where=["places=usa"])
+
+
+def test_every_way_of_exploring_refuses_a_field_no_article_has(months: Archive):
+    message = "where: no field 'topic' in this archive"
+    for explore in (
+        lambda: months.browse(where=["topic=grain"]),
+        lambda: months.timeline("grain", where=["topic=grain"]),
+        lambda: months.facets("grain", where=["topic=grain"]),
+        lambda: list(months.export("grain", where=["topic=grain"])),
+    ):
+        with pytest.raises(InputError, match=message):
+            explore()
+    assert months.browse(where=["topics=GRAIN"]).total == 5  # case-insensitive there too

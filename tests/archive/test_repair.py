@@ -120,3 +120,19 @@ def test_reindex_switches_kind_from_the_cli(tmp_path: Path, hash_embedder, hash_
     result = runner.invoke(cli.app, ["reindex", "--index", "bogus", "--data", str(data)])
     assert result.exit_code == 2
     assert "index kind 'bogus' is not one of auto, flat, ivf, hnsw" in result.output
+
+
+def test_tombstones_are_pruned_once_the_file_holds_them(tmp_path: Path, hash_embedder):
+    data = tmp_path / "data"
+    reader = Archive(data, embedder=hash_embedder)
+    with Archive(data, embedder=hash_embedder) as writer:
+        writer.ingest_articles([dict(r) for r in NEWS])
+        assert reader.search("wheat", mode="semantic").hits  # the reader's view is now loaded
+        writer.remove(["wheat-1", "oil-1"])  # saved: the file holds the removals
+        count = writer.store.conn.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0]
+        assert count == 0 and writer.store.tombstones_pruned_through() == writer.store.generation()
+    # The reader's index predates the pruned removals: it compares ids instead of missing them.
+    assert set(reader.vectors.current().ids()) == set(reader.store.passage_ids())
+    ids = {h.article.id for h in reader.search("wheat oil", mode="semantic", limit=10).hits}
+    assert ids == {"football-1", "tech-1"}
+    reader.close()

@@ -32,7 +32,7 @@ KNOWN = "author, category, date, id, source, title, topics, url"
          "month/day): write 1987-01-03 or 1987-03-01"),
         ({"since": "1987-04", "until": "1987-03"}, 400,
          "since '1987-04' is after until '1987-03': no date can match; swap them"),
-        ({"sort": "date"}, 422, "sort: Extra inputs are not permitted"),
+        ({"order": "date"}, 422, "order: Extra inputs are not permitted"),
     ],
 )  # fmt: skip
 def test_a_mistaken_filter_is_an_error_naming_the_parameter(client, params, status, error):
