@@ -10,18 +10,18 @@ can only match nothing because of a mistake is an error, not an empty page: a fi
 does not have (the message lists those it has), an unreadable or ambiguous date, an inverted
 date range. Values match case-insensitively (ASCII letters, as SQLite's `lower()` folds them),
 and `source` matches an outlet's name, its registered domain, its own site name or the title of
-the feed an article came from.
+the feed an article came from (the store keeps those other names in `source_aliases`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..dates import date_range
 from ..errors import InputError
-from ..outlets import SOURCE_KEYS
 
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 COLUMNS = {"id", "title", "author", "source", "url", "date"}  # the rest is metadata
@@ -84,15 +84,19 @@ class Filters:
             clauses.append(f"{alias}.date <= ?")
             params.append(until)
         if self.sources:
-            names = [fold(s) for s in self.sources]
-            marks = ",".join("?" * len(names))
-            # NOCASE folds ASCII case as lower() did, and lets the articles(source COLLATE NOCASE,
-            # date, id) index answer counts and date-ordered pages of a source on its own.
-            either = [f"{alias}.source COLLATE NOCASE IN ({marks})"]
-            for key in SOURCE_KEYS:  # the outlet's domain, its own site name, the feed title
-                either.append(f"lower(json_extract({alias}.metadata, '$.{key}')) IN ({marks})")
-            clauses.append("(" + " OR ".join(either) + ")")
-            params.extend(names * len(either))
+            # Both branches read the articles(source COLLATE NOCASE, date, id) index: a name
+            # given, or the source it is another name of (an outlet's domain or site name:
+            # all of that outlet); a feed's title: the outlet's articles from that feed.
+            names = json.dumps([fold(s) for s in self.sources])
+            given = "SELECT value FROM json_each(?)"
+            clauses.append(
+                f"({alias}.source COLLATE NOCASE IN ({given} UNION SELECT source FROM "
+                f"source_aliases WHERE kind != 'feed_title' AND alias IN ({given})) OR "
+                f"({alias}.source COLLATE NOCASE IN (SELECT source FROM source_aliases WHERE "
+                f"kind = 'feed_title' AND alias IN ({given})) AND "
+                f"lower(json_extract({alias}.metadata, '$.feed_title')) IN ({given})))"
+            )
+            params.extend([names] * 4)
         for key, values in self.where.items():
             marks = ",".join("?" * len(values))
             if key in COLUMNS:

@@ -3,7 +3,9 @@
 The first name a page of an outlet gives itself (og:site_name) becomes the outlet's name: later
 pages and every feed entry of that registered domain are stored under it, and articles stored
 under the bare domain before it was known are renamed. A source given explicitly is never
-touched. Runs inside the store's write transactions.
+touched. The other names an article's outlet goes by (its domain, its own site name, its feed's
+title) are kept in `source_aliases`, so `--source` resolves them to stored source names and the
+filter stays one indexed `source IN (...)`. Runs inside the store's write transactions.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..outlets import SITE, is_derived
+from ..outlets import SITE, SOURCE_KEYS, is_derived
 
 
 def outlet_name(
@@ -32,4 +34,21 @@ def outlet_name(
                 "AND json_extract(metadata, '$.site') = ?",
                 [source, domain, domain],
             )
+        conn.execute(
+            "UPDATE OR IGNORE source_aliases SET source = ? WHERE source = ?", [source, domain]
+        )
+        conn.execute("DELETE FROM source_aliases WHERE source = ?", [domain])
     return source
+
+
+def record_aliases(conn: sqlite3.Connection, source: str | None, metadata: dict[str, Any]) -> None:
+    """Remember the other names of a stored article's outlet (and its feed), for `--source`."""
+    if not source:
+        return
+    for key in SOURCE_KEYS:
+        alias = metadata.get(key)
+        if isinstance(alias, str) and alias:
+            conn.execute(
+                "INSERT OR IGNORE INTO source_aliases (alias, kind, source) VALUES (?, ?, ?)",
+                [alias, key, source],
+            )

@@ -143,6 +143,24 @@ def m004_outlets_and_fields(db: Database) -> None:
 
 
 @migrations()
+def m004_source_aliases(db: Database) -> None:
+    """The other names of each stored source (store/outlets.py): an outlet's registered
+    domain (`site`), its own site name (`site_name`) and its feeds' titles (`feed_title`), so
+    `--source` reads the articles(source) index instead of every article's metadata."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS source_aliases (alias TEXT NOT NULL COLLATE NOCASE, "
+        "kind TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (alias, kind, source))"
+    )
+    for key in ("site", "site_name", "feed_title"):  # archive/outlets.py's SOURCE_KEYS
+        db.execute(
+            "INSERT OR IGNORE INTO source_aliases (alias, kind, source) SELECT DISTINCT "
+            f"json_extract(metadata, '$.{key}'), '{key}', source FROM articles "
+            f"WHERE source IS NOT NULL AND json_valid(metadata) "
+            f"AND json_type(metadata, '$.{key}') = 'text'"
+        )
+
+
+@migrations()
 def m005_explore(db: Database) -> None:
     """Exploring the archive (search/matching.py, store/explore.py, store/watches.py).
 

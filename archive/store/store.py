@@ -23,7 +23,7 @@ import sqlite_utils
 
 from ..records import ArticleWrite, ExactCopy, StoredChange
 from . import dedup, fields
-from .outlets import outlet_name
+from .outlets import outlet_name, record_aliases
 from .schema import migrate, schema_version
 from .sql import select_in
 
@@ -140,6 +140,7 @@ class Store:
                 row = dict(write.row)
                 metadata = row.get("metadata") or {}
                 row["source"] = outlet_name(conn, row.get("source"), metadata)
+                record_aliases(conn, row["source"], metadata)
                 row["metadata"] = json.dumps(metadata, ensure_ascii=False, default=str)
                 row["updated_at"] = now
                 exists = conn.execute(

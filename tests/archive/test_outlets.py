@@ -114,3 +114,32 @@ def test_five_real_shaped_pages_store_title_author_date_and_source(archive: Arch
         "verge": ("Why your phone's battery health number is only a rough guess", "Priya Raman",
                   "2020-01-18T19:30:02Z", "The Verge"),
     }  # fmt: skip
+
+
+def test_the_source_filter_reads_the_source_index(archive: Archive):
+    """Other names are resolved through `source_aliases`, so `--source` stays an indexed
+    lookup of articles.source (no scan of every article's metadata)."""
+    from newsarchive.archive.search.filters import Filters
+
+    archive.ingest([PAGES / "heise" / "feed.atom", PAGES / "heise" / "page.html"])
+    clause, params = Filters(sources=["heise.de"]).to_sql("a")
+    plan = archive.store.conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM articles a WHERE {clause}", params
+    ).fetchall()
+    steps = [row[3] for row in plan]
+    assert any("USING INDEX articles_source_date" in step for step in steps)
+    assert not any(step.startswith("SCAN a") for step in steps)
+
+
+def test_aliases_of_an_archive_from_before_m004_are_filled(tmp_path, hash_embedder):
+    data = tmp_path / "data"
+    with Archive(data, embedder=hash_embedder) as archive:
+        archive.ingest([PAGES / "heise" / "feed.atom", PAGES / "heise" / "page.html"])
+        db = archive.store.db
+        db.execute("DROP TABLE source_aliases")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_source_aliases'")
+        db.conn.commit()
+    with Archive(data, embedder=hash_embedder) as archive:
+        for source, found in (("heise.de", 3), (HEISE["feed_title"], 2)):
+            hits = archive.search("Wohnungen Compiler Paket", mode="keyword", source=source)
+            assert len(hits.hits) == found

@@ -71,6 +71,7 @@ def test_values_and_json_paths_are_bound_parameters():
     assert '$."topics"' in params
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE articles (id, title, author, source, url, date, metadata)")
+    conn.execute("CREATE TABLE source_aliases (alias COLLATE NOCASE, kind, source)")
     conn.execute(
         "INSERT INTO articles VALUES ('1', 't', 'x', 'Reuters', '', '1987-04-01', "
         '\'{"topics": ["grain"]}\')'
