@@ -209,6 +209,7 @@ class Archive:
             report = IngestReport()
             embedder = self.embedder
             self.identity.check(embedder, claim=True)
+            heading_weight = self.identity.heading_weight()
             force_mark = self._force_mark() if force else None
             planner = Planner(self.store, self._split, force=force, force_mark=force_mark)
 
@@ -223,7 +224,12 @@ class Archive:
                 prepare=planner.prepare,
                 plan=lambda articles, prepared: planner.plan(articles, prepared, report),
                 work=lambda plan: embed_plan(
-                    plan, embedder.encode, self.store.vectors_by_text_hash, report, force=force
+                    plan,
+                    embedder.encode,
+                    self.store.vectors_by_text_hash,
+                    report,
+                    force=force,
+                    heading_weight=heading_weight,
                 ),
                 commit=commit,
             )
@@ -467,6 +473,7 @@ class Archive:
                 "backend": self.identity.stored_backend(),
                 "index": self.vectors.kind,
                 "dimension": self.identity.stored_dimension(),
+                "heading_weight": self.identity.heading_weight(),
                 "generation": self.store.generation(),
                 "schema_version": self.store.schema_version(),
                 "database_bytes": self.store.path.stat().st_size,
@@ -490,7 +497,8 @@ class Archive:
 
         `kind` (auto, flat, ivf, hnsw) is remembered for later writes. `reembed` first
         re-encodes every passage with the configured model and backend, which is how an archive
-        moves to another model or between fp32 and int8 vectors.
+        moves to another model or between fp32 and int8 vectors, and how an archive built
+        before titles gets its headings into its vectors (ingest/embed.py).
         """
         from .store.maintenance import keyword_problem, rebuild_keyword
 
@@ -519,15 +527,19 @@ class Archive:
         The archive is marked as re-embedding until the last vector is written, so a run that
         is killed half-way leaves an archive that refuses searches instead of mixing vectors.
         """
+        from .ingest.embed import HEADING_WEIGHT, encode_inputs, input_hash
+
         embedder = self.embedder
         self.identity.mark_reembedding()
         done = 0
-        for ids, texts in self.store.iter_texts(2048):
-            self.store.set_vectors(ids, embedder.encode(texts))
+        for ids, texts, headings in self.store.iter_texts(2048):
+            vectors = encode_inputs(embedder.encode, texts, headings, HEADING_WEIGHT)
+            hashes = [input_hash(t, h, HEADING_WEIGHT) for t, h in zip(texts, headings)]
+            self.store.set_vectors(ids, vectors, hashes)
             done += len(ids)
             if progress:
                 progress(0, done)
-        self.identity.record(embedder)
+        self.identity.record(embedder, HEADING_WEIGHT)
         return done
 
     def save_index(self) -> None:

@@ -59,7 +59,7 @@ class ModelIdentity:
         stored = self.store.get_meta("model_fingerprint")
         if stored is None:
             if claim:
-                self.record(embedder)
+                self.record(embedder, self.heading_weight())
             return
         stored_backend = self.stored_backend()
         if stored_backend == REEMBEDDING:
@@ -89,16 +89,33 @@ class ModelIdentity:
         folder = getattr(embedder, "folder", None)
         return folder.legacy_fingerprint() if folder is not None else None
 
-    def record(self, embedder: Embedder) -> None:
-        """Record `embedder` as the maker of this archive's vectors."""
-        self.store.set_meta(
-            {
-                "model_fingerprint": embedder.fingerprint,
-                "model_name": embedder.name,
-                "dimension": str(embedder.dimension),
-                "backend": embedder.backend,
-            }
-        )
+    def heading_weight(self) -> float:
+        """How much of its article's heading each passage vector holds (ingest/embed.py): as
+        recorded, else (an archive without vectors yet) today's HEADING_WEIGHT. Archives built
+        before titles recorded 0 (m007_titles) until `reindex --reembed`."""
+        from .ingest.embed import HEADING_WEIGHT
+
+        stored = self.store.get_meta("heading_weight")
+        try:
+            return HEADING_WEIGHT if stored is None else float(stored)
+        except ValueError:
+            raise ArchiveError(
+                f"{self.path}: unreadable heading_weight {stored!r} in the archive's meta; "
+                "run `newsarchive reindex --reembed`"
+            ) from None
+
+    def record(self, embedder: Embedder, heading_weight: float | None = None) -> None:
+        """Record `embedder` (and the heading weight, when given) as the maker of this
+        archive's vectors."""
+        values = {
+            "model_fingerprint": embedder.fingerprint,
+            "model_name": embedder.name,
+            "dimension": str(embedder.dimension),
+            "backend": embedder.backend,
+        }
+        if heading_weight is not None:
+            values["heading_weight"] = f"{heading_weight:g}"
+        self.store.set_meta(values)
 
     def mark_reembedding(self) -> None:
         """Until `record` runs again, the archive refuses searches instead of mixing vectors."""

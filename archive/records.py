@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from .ingest.fingerprint import Fingerprint
 
 
+MAX_HEADING_CHARS = 1000  # a heading is indexed with each passage: a long title costs per passage
+
+
 @dataclass
 class Article:
     """One news article as read from any input format, before it is stored."""
@@ -38,9 +41,31 @@ class Article:
     def body(self) -> str:
         return "\n\n".join(self.paragraphs)
 
+    def heading(self) -> str:
+        """What is indexed beside every passage (keyword index and vectors): the title, then
+        the standfirst (`metadata["description"]`: a page's or a feed's summary) when the
+        body does not already hold it. Empty when the article has no title, and any part
+        that is the body's opening paragraph (a headline-only entry, a standfirst that is the
+        first passage) is left out, so nothing is indexed twice."""
+        description = self.metadata.get("description") if self.metadata else None
+        parts = [self.title, description if isinstance(description, str) else ""]
+        opening = self.paragraphs[0].strip() if self.paragraphs else ""
+        kept: list[str] = []
+        for part in (p.strip() for p in parts):
+            if part and part != opening and part not in kept:
+                kept.append(part)
+        return " — ".join(kept) if kept else ""
+
     def text_hash(self) -> str:
-        """Hash of what gets embedded; an unchanged hash means nothing to re-embed."""
-        payload = json.dumps([self.title, self.paragraphs], ensure_ascii=False)
+        """Hash of what gets indexed; an unchanged hash means nothing to re-index.
+
+        The title is part of it; a standfirst kept only in the metadata joins it when it is
+        part of the heading, so articles without one keep the hash they always had."""
+        content: list[Any] = [self.title, self.paragraphs]
+        heading = self.heading()
+        if heading and heading != self.title:
+            content.append(heading)
+        payload = json.dumps(content, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def meta_hash(self) -> str:
@@ -70,8 +95,9 @@ class PassageRow:
     article_id: str
     position: int
     text: str
-    text_hash: str
+    text_hash: str  # of the embedding input (the text, with the heading when it is blended)
     vector: np.ndarray
+    heading: str = ""  # the article's heading, indexed beside the text (Article.heading)
 
 
 @dataclass

@@ -1,4 +1,14 @@
-"""Embed a planned batch: passages whose exact text is already stored reuse that vector."""
+"""Embed a planned batch: passages whose exact embedding input is already stored reuse that
+vector.
+
+The heading (title and standfirst, Article.heading) reaches a passage's vector as a blend:
+`normalise(v(text) + w * v(heading))`. A title in the model's input text ("Title. passage")
+or a title passage of its own both measured worse for questions that are not headlines
+(bench/README.md, "Titles"); at `w = 0.2` the vector still leans towards the headline's words
+and meaning while the passage's own meaning dominates. `w` is recorded per archive (the
+"heading scheme", archive/model_identity.py): an archive built before titles keeps `w = 0`
+until `reindex --reembed`, so its vectors are never a mix of two schemes.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +21,43 @@ from ..records import IngestReport, PassageRow
 from .plan import BatchPlan
 
 Encoder = Callable[[list[str]], np.ndarray]
-KnownVectors = Callable[[Iterable[str]], dict[str, np.ndarray]]  # text hashes -> stored vectors
+KnownVectors = Callable[[Iterable[str]], dict[str, np.ndarray]]  # input hashes -> stored vectors
+
+HEADING_WEIGHT = 0.2  # chosen on the question sets (bench/README.md, "Titles")
 
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def input_hash(text: str, heading: str, weight: float) -> str:
+    """The key a stored vector is reused by: the passage text alone when no heading is
+    blended in (what every archive stored before titles), else text, heading and weight."""
+    if not heading or not weight:
+        return text_hash(text)
+    return text_hash(f"heading {weight:g}\x00{heading}\x00{text}")
+
+
+def blend(text_vectors: np.ndarray, heading_vectors: np.ndarray, weight: float) -> np.ndarray:
+    """Unit vectors leaning towards the heading by `weight` (rows of headings that are empty
+    should be zero vectors: those rows stay the text's own, renormalised)."""
+    mixed = np.asarray(text_vectors, np.float32) + weight * np.asarray(heading_vectors, np.float32)
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    return (mixed / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def encode_inputs(
+    encode: Encoder, texts: list[str], headings: list[str], weight: float
+) -> np.ndarray:
+    """Vectors for passages with their headings (each distinct heading encoded once)."""
+    vectors = np.asarray(encode(texts), np.float32)
+    if not weight or not any(headings):
+        return vectors
+    distinct = list(dict.fromkeys(h for h in headings if h))
+    encoded = dict(zip(distinct, np.asarray(encode(distinct), np.float32)))
+    zero = np.zeros(vectors.shape[1], np.float32)
+    heading_vectors = np.vstack([encoded[h] if h else zero for h in headings])
+    return blend(vectors, heading_vectors, weight)
 
 
 def embed_plan(
@@ -25,21 +67,29 @@ def embed_plan(
     report: IngestReport,
     *,
     force: bool = False,
+    heading_weight: float = 0.0,
 ) -> BatchPlan:
-    """Fill each write's passages with vectors; only texts never embedded before are encoded
+    """Fill each write's passages with vectors; only inputs never embedded before are encoded
     (all of them with `force`)."""
-    hashes = {t: text_hash(t) for item in plan.to_embed for t in item.texts}
-    known = {} if force else known_vectors(hashes.values())
-    missing = list(dict.fromkeys(t for t in hashes if hashes[t] not in known))
+    inputs = {
+        (t, item.heading): input_hash(t, item.heading, heading_weight)
+        for item in plan.to_embed
+        for t in item.texts
+    }
+    known = {} if force else known_vectors(inputs.values())
+    missing = list(dict.fromkeys(k for k, h in inputs.items() if h not in known))
     if missing:
-        vectors = encode(missing)
-        for text, vector in zip(missing, vectors):
-            known[hashes[text]] = vector
+        vectors = encode_inputs(
+            encode, [t for t, _ in missing], [h for _, h in missing], heading_weight
+        )
+        for key, vector in zip(missing, vectors):
+            known[inputs[key]] = vector
         report.passages_embedded += len(missing)
     for item in plan.to_embed:
         article_id = item.write.article_id
-        item.write.passages = [
-            PassageRow(article_id, position, text, hashes[text], known[hashes[text]])
-            for position, text in enumerate(item.texts)
-        ]
+        item.write.passages = []
+        for position, text in enumerate(item.texts):
+            key = inputs[(text, item.heading)]
+            row = PassageRow(article_id, position, text, key, known[key], item.heading)
+            item.write.passages.append(row)
     return plan

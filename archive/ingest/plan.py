@@ -43,6 +43,7 @@ class ToEmbed:
 
     write: ArticleWrite
     texts: list[str]
+    heading: str = ""  # Article.heading(): indexed beside every passage
 
 
 @dataclass
@@ -162,5 +163,5 @@ class Planner:
                 texts = self.split(article.paragraphs)
             write = ArticleWrite(row, [], fingerprint)
             plan.writes.append(write)
-            plan.to_embed.append(ToEmbed(write, texts))
+            plan.to_embed.append(ToEmbed(write, texts, article.heading()))
         return plan

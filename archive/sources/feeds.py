@@ -49,6 +49,18 @@ def _entry_text(entry: Any) -> str:
     return entry.get("summary") or entry.get("description") or ""
 
 
+def _entry_summary(entry: Any, paragraphs: list[str]) -> str:
+    """The entry's summary when its text came from full content and the summary is not just
+    that content's opening: a standfirst, indexed with the title (Article.heading)."""
+    has_content = any(c.get("value") for c in entry.get("content") or [])
+    summary = entry.get("summary") or entry.get("description") or ""
+    if not has_content or not summary:
+        return ""
+    text = " ".join(clean_paragraphs(html_to_paragraphs(summary)))
+    body = " ".join(paragraphs)
+    return "" if not text or body.startswith(text[:60]) else text
+
+
 def html_to_paragraphs(fragment: str) -> list[str]:
     """Feed content is an HTML fragment: keep its block structure as paragraphs."""
     if "<" not in fragment:
@@ -67,8 +79,11 @@ def html_to_paragraphs(fragment: str) -> list[str]:
     return [b.text_content() for b in blocks]
 
 
-def parse_feed(data: bytes | str, origin: str, feed_url: str | None = None) -> list[Article]:
-    """Each entry with a headline or text becomes an article."""
+def parse_feed(
+    data: bytes | str, origin: str, feed_url: str | None = None
+) -> list[Article | InputError]:
+    """Each entry with a headline or text becomes an article; one with neither is an
+    InputError in its place (reported, the others still read)."""
     import feedparser
 
     parsed = feedparser.parse(data)
@@ -77,15 +92,22 @@ def parse_feed(data: bytes | str, origin: str, feed_url: str | None = None) -> l
         raise InputError(f"{origin}: not a readable RSS/Atom feed ({reason})")
     feed_title = normalise_whitespace(parsed.feed.get("title", "")) or None
     site = parsed.feed.get("link") or feed_url
-    articles = []
+    articles: list[Article | InputError] = []
     for i, entry in enumerate(parsed.entries):
         link = entry.get("link")
         title = normalise_whitespace(entry.get("title", ""))
         paragraphs = clean_paragraphs(html_to_paragraphs(_entry_text(entry)))
         metadata: dict[str, Any] = {}
+        summary = _entry_summary(entry, paragraphs)
+        if summary:
+            metadata["description"] = summary
         if not paragraphs:
             if not title:
-                continue  # neither headline nor text: nothing to keep
+                # Nothing to store; said, not skipped silently (ingest counts it as an error).
+                articles.append(
+                    InputError(f"{origin} entry {i + 1}: neither a headline nor text; skipped")
+                )
+                continue
             paragraphs = [title]
             metadata["headline_only"] = True
         date_raw = entry.get("published") or entry.get("updated")

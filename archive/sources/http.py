@@ -206,7 +206,7 @@ def fetch_articles(
 
 
 def with_pages(
-    articles: Iterable[Article],
+    articles: Iterable[Article | InputError],
     client: httpx.Client | None = None,
     *,
     allow_private: bool | None = None,
@@ -221,7 +221,7 @@ def with_pages(
     client = client or http_client()
     try:
         for article in articles:
-            if not article.url:
+            if isinstance(article, InputError) or not article.url:
                 yield article
                 continue
             try:
@@ -232,6 +232,9 @@ def with_pages(
                 yield InputError(f"{article.origin}: {exc}; kept the feed's text instead")
                 yield article
                 continue
+            if not article.metadata.get("headline_only") and not page.metadata.get("description"):
+                # The feed's own summary stays as the standfirst (Article.heading).
+                article.metadata.setdefault("description", " ".join(article.paragraphs))
             article.paragraphs = page.paragraphs
             article.title = article.title or page.title
             article.author = article.author or page.author

@@ -56,11 +56,14 @@ def article_from_record(record: Any, origin: str) -> Article:
             raise InputError(f"{origin}: field 'body' must be a string")
         paragraphs = split_paragraphs(body)
     paragraphs = clean_paragraphs(paragraphs)
-    if not paragraphs:
-        label = record.get("id") or title[:60] or "article"
-        raise InputError(f"{origin}: article '{label}' has no body text")
-    author = record.get("author") or record.get("byline")
     metadata = {k: v for k, v in record.items() if k not in KNOWN_FIELDS and v is not None}
+    if not paragraphs:
+        if not title:
+            label = record.get("id") or "article"
+            raise InputError(f"{origin}: article '{label}' has neither a title nor body text")
+        paragraphs = [title]  # a headline alone is still a story: searchable, not dropped
+        metadata["headline_only"] = True
+    author = record.get("author") or record.get("byline")
     date = record.get("date") or record.get("published")
     return Article(
         id=str(record["id"]) if record.get("id") not in (None, "") else None,

@@ -43,6 +43,15 @@ def parse_plain_text(text: str, origin: str, article_id: str | None = None) -> A
     paragraphs = clean_paragraphs(split_paragraphs("\n".join(rest)))
     if not title:
         raise InputError(f"{origin}: empty file")
+    metadata = {}
     if not paragraphs:
-        raise InputError(f"{origin}: article '{title[:60]}' has no body text")
-    return Article(id=article_id, title=title, paragraphs=paragraphs, author=author, origin=origin)
+        paragraphs = [title]  # a headline alone is still a story: searchable, not dropped
+        metadata["headline_only"] = True
+    return Article(
+        id=article_id,
+        title=title,
+        paragraphs=paragraphs,
+        author=author,
+        metadata=metadata,
+        origin=origin,
+    )

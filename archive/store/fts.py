@@ -1,5 +1,9 @@
 """Keyword retrieval: BM25 over the passages' FTS5 index (Porter stemming, diacritics folded).
 
+Each row holds a passage's text and its article's heading (title and standfirst; the columns
+are schema.FTS_COLUMNS); BM25 weighs a match in the heading by COLUMN_WEIGHTS, so a word
+found only in the headline finds every passage of the article.
+
 Raw user text is not valid FTS5 syntax in general (hyphens, colons, quotes), so every term is
 quoted, and `"quoted phrases"` stay phrases; OR-ed together, BM25 then rewards passages that
 match more and rarer terms. Filters join the articles table inside the same query, so they
@@ -16,6 +20,11 @@ from .store import Store
 
 if TYPE_CHECKING:
     from ..search.filters import Filters
+
+# BM25 weight of each of schema.FTS_COLUMNS (text, heading): measured in bench/README.md
+# ("Titles"); with no headings stored (bodies-only archives) the scores are the text's alone.
+COLUMN_WEIGHTS = (1.0, 2.0)
+_BM25 = f"bm25(passages_fts, {', '.join(f'{w:g}' for w in COLUMN_WEIGHTS)})"
 
 
 def fts_terms(query: str) -> list[str]:
@@ -87,18 +96,18 @@ class KeywordIndex:
             # No joins: with them SQLite looks up the passage and the article of every match
             # before sorting, which at a million passages costs more than the BM25 scoring.
             sql = (
-                "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
-                "ORDER BY bm25(passages_fts), rowid LIMIT ?"
+                f"SELECT rowid, -{_BM25} FROM passages_fts WHERE passages_fts MATCH ? "
+                f"ORDER BY {_BM25}, rowid LIMIT ?"
             )
             params: list[Any] = []
         else:
             clause, params = filters.to_sql("a")
             sql = (
-                "SELECT p.id, -bm25(passages_fts) AS score FROM passages_fts "
+                f"SELECT p.id, -{_BM25} AS score FROM passages_fts "
                 "JOIN passages p ON p.id = passages_fts.rowid "
                 "JOIN articles a ON a.id = p.article_id "
                 f"WHERE passages_fts MATCH ? AND {clause} "
-                "ORDER BY bm25(passages_fts), p.id LIMIT ?"
+                f"ORDER BY {_BM25}, p.id LIMIT ?"
             )
         with self.store.reading() as conn:
             expression = " OR ".join(self.common.filter(conn, terms))

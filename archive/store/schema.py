@@ -221,6 +221,60 @@ def m005_explore(db: Database) -> None:
     )
 
 
+# The keyword index's rows since m007: each passage's text and its article's heading (title and
+# standfirst, records.Article.heading), as two FTS5 columns over the `passages` table, so BM25
+# can weigh a headline word apart (store/fts.py's COLUMN_WEIGHTS). This is the one definition
+# of what the keyword index holds: anything else that indexes passages' terms reads these
+# columns of `passages`.
+FTS_COLUMNS = ("text", "heading")
+
+
+def fts_statements() -> list[str]:
+    """The FTS5 table over FTS_COLUMNS and the triggers keeping it in step with `passages`."""
+    columns = ", ".join(f'"{c}"' for c in FTS_COLUMNS)
+    new = ", ".join(f'new."{c}"' for c in FTS_COLUMNS)
+    old = ", ".join(f'old."{c}"' for c in FTS_COLUMNS)
+    delete = f'INSERT INTO "passages_fts" ("passages_fts", rowid, {columns}) VALUES(\'delete\', old.rowid, {old});'
+    insert = f'INSERT INTO "passages_fts" (rowid, {columns}) VALUES (new.rowid, {new});'
+    return [
+        f"""CREATE VIRTUAL TABLE IF NOT EXISTS "passages_fts" USING FTS5 ({columns},
+        tokenize='porter unicode61 remove_diacritics 2', content="passages")""",
+        f'CREATE TRIGGER "passages_ai" AFTER INSERT ON "passages" BEGIN {insert} END',
+        f'CREATE TRIGGER "passages_ad" AFTER DELETE ON "passages" BEGIN {delete} END',
+        f'CREATE TRIGGER "passages_au" AFTER UPDATE OF {columns} ON "passages" '
+        f"BEGIN {delete} {insert} END",
+    ]
+
+
+@migrations()
+def m007_titles(db: Database) -> None:
+    """Headlines are searchable: `passages.heading` holds each passage's article heading, the
+    keyword index gets it as a second column, and `meta.heading_weight` records how much of the
+    heading an archive's vectors hold (ingest/embed.py).
+
+    Headings of stored articles are their titles (a standfirst joins on the next ingest of
+    the article), so keyword search finds headline words at once; the keyword index is
+    rebuilt for it (about 2 s per 100,000 passages). The vectors are left as they are: an
+    archive with passages records weight 0 and keeps embedding without headings until
+    `reindex --reembed` re-encodes it with them.
+    """
+    for trigger in ("passages_ai", "passages_ad", "passages_au"):
+        db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
+    db.execute('DROP TABLE IF EXISTS "passages_fts"')
+    db.execute("ALTER TABLE passages ADD COLUMN heading TEXT NOT NULL DEFAULT ''")
+    # A headline-only article's one passage is its title: not indexed twice.
+    db.execute(
+        "UPDATE passages SET heading = (SELECT a.title FROM articles a "
+        "WHERE a.id = passages.article_id) WHERE EXISTS (SELECT 1 FROM articles a "
+        "WHERE a.id = passages.article_id AND a.title != '' AND a.title != passages.text)"
+    )
+    for statement in fts_statements():
+        db.execute(statement)
+    db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
+    if db.execute("SELECT 1 FROM passages LIMIT 1").fetchone():
+        db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('heading_weight', '0')")
+
+
 def latest_version() -> int:
     """The schema version an archive has once every migration here is applied."""
     return len(migrations._migrations)

@@ -343,14 +343,15 @@ class Store:
                 for passage in write.passages:
                     vector = np.ascontiguousarray(passage.vector, dtype=np.float32)
                     cursor = conn.execute(
-                        "INSERT INTO passages (article_id, position, text, text_hash, vector) "
-                        "VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO passages (article_id, position, text, text_hash, vector, "
+                        "heading) VALUES (?, ?, ?, ?, ?, ?)",
                         [
                             passage.article_id,
                             passage.position,
                             passage.text,
                             passage.text_hash,
                             vector.tobytes(),
+                            passage.heading,
                         ],
                     )
                     added_ids.append(int(cursor.lastrowid))
@@ -394,14 +395,28 @@ class Store:
         change = StoredChange.removal(np.array(removed_passages, dtype=np.int64), committed, token)
         return removed_articles, change
 
-    def set_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
-        """Replace stored vectors in place (re-embedding keeps passage ids)."""
-        rows = [
-            (np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(i))
-            for i, v in zip(ids, vectors)
-        ]
+    def set_vectors(
+        self, ids: Sequence[int], vectors: np.ndarray, hashes: Sequence[str] | None = None
+    ) -> None:
+        """Replace stored vectors in place (re-embedding keeps passage ids), with the hashes
+        of their new embedding inputs when those changed (ingest/embed.py's input_hash)."""
         with self.write() as conn:
-            conn.executemany("UPDATE passages SET vector = ? WHERE id = ?", rows)
+            if hashes is None:
+                rows = [
+                    (np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(i))
+                    for i, v in zip(ids, vectors)
+                ]
+                conn.executemany("UPDATE passages SET vector = ? WHERE id = ?", rows)
+                return
+            rows_hashed = [
+                (np.ascontiguousarray(v, dtype=np.float32).tobytes(), h, int(i))
+                for i, v, h in zip(ids, vectors, hashes)
+            ]
+            # Only the vector and its hash: the keyword index's columns are untouched, yet
+            # the update trigger re-indexes the row (same terms).
+            conn.executemany(
+                "UPDATE passages SET vector = ?, text_hash = ? WHERE id = ?", rows_hashed
+            )
 
     # -- reads for planning an ingest (ingest/plan.py's StoredState) ---------------------
     def select_in(self, sql: str, values: Iterable[Any]) -> list[tuple]:
@@ -507,17 +522,18 @@ class Store:
             yield ids, vectors
             last = int(ids[-1])
 
-    def iter_texts(self, batch: int = 2048) -> Iterator[tuple[list[int], list[str]]]:
-        """(passage ids, texts) in id order, for re-embedding."""
+    def iter_texts(self, batch: int = 2048) -> Iterator[tuple[list[int], list[str], list[str]]]:
+        """(passage ids, texts, headings) in id order, for re-embedding."""
         last = -1
         while True:
             with self.reading() as conn:
                 rows = conn.execute(
-                    "SELECT id, text FROM passages WHERE id > ? ORDER BY id LIMIT ?", [last, batch]
+                    "SELECT id, text, heading FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+                    [last, batch],
                 ).fetchall()
             if not rows:
                 return
-            yield [r[0] for r in rows], [r[1] for r in rows]
+            yield [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
             last = int(rows[-1][0])
 
     # -- reads for search (search/searcher.py's PassageCatalog) ---------------------------

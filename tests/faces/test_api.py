@@ -117,10 +117,10 @@ def test_bad_bodies_are_4xx(client: TestClient):
     bad_where = client.get("/search", params={"q": "a", "where": "nonsense"})
     assert bad_where.status_code == 422
     assert bad_where.json()["error"] == "where: 'nonsense' is not FIELD=VALUE (e.g. topics=grain)"
-    empty = client.post("/articles", json={"id": "e", "title": "No body"})
+    empty = client.post("/articles", json={"id": "e", "title": ""})
     assert (empty.status_code, empty.json()) == (
         400,
-        {"error": "no article stored: article 1: article 'e' has no body text"},
+        {"error": "no article stored: article 1: article 'e' has neither a title nor body text"},
     )
     assert client.post("/articles", json=[]).status_code == 422
     broken = client.post("/articles", content=b"[{", headers={"content-type": "application/json"})

@@ -59,15 +59,20 @@ def test_jsonl_fields_metadata_and_bad_lines(tmp_path: Path):
     path.write_text(
         json.dumps({"id": 7, "title": "T", "paragraphs": ["One.", "Two."], "topics": ["x"]})
         + "\n{not json\n"
-        + json.dumps({"id": "empty", "title": "Nothing", "body": ""})
+        + json.dumps({"id": "headline", "title": "Nothing more", "body": ""})
+        + "\n"
+        + json.dumps({"id": "empty", "title": " ", "body": ""})
         + "\n"
     )
     articles, errors = read_all(str(path))
-    assert [a.id for a in articles] == ["7"]
+    assert [a.id for a in articles] == ["7", "headline"]
     assert articles[0].metadata == {"topics": ["x"]}
+    # a headline alone is kept, its headline as its text
+    assert articles[1].paragraphs == ["Nothing more"]
+    assert articles[1].metadata == {"headline_only": True}
     assert len(errors) == 2
     assert errors[0].startswith(f"{path}:2: malformed JSON")
-    assert errors[1] == f"{path}:3: article 'empty' has no body text"
+    assert errors[1] == f"{path}:4: article 'empty' has neither a title nor body text"
 
 
 def test_json_array_and_gzipped_jsonl(tmp_path: Path):
@@ -85,13 +90,20 @@ def test_missing_binary_and_empty_inputs_are_reported_and_others_still_read(tmp_
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     empty = tmp_path / "empty.txt"
-    empty.write_text("Just a title\n")
-    articles, errors = read_all(str(tmp_path / "nope.txt"), str(binary), str(empty), str(SEED))
-    assert len(articles) == 1
+    empty.write_text("\n\n")
+    headline = tmp_path / "headline.txt"
+    headline.write_text("Just a title\n")
+    paths = [tmp_path / "nope.txt", binary, empty, headline, SEED]
+    articles, errors = read_all(*map(str, paths))
+    assert len(articles) == 2
+    assert (articles[0].paragraphs, articles[0].metadata) == (
+        ["Just a title"],
+        {"headline_only": True},
+    )
     assert errors == [
         f"{tmp_path / 'nope.txt'}: no such file or folder",
         f"{binary}: looks like a binary file, not text",
-        f"{empty}: article 'Just a title' has no body text",
+        f"{empty}: empty file",
     ]
 
 
