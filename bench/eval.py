@@ -2,6 +2,11 @@
 
     python bench/eval.py                      # both dev sets, all modes
     python bench/eval.py --sets bbc --sweep   # and the RRF k / weight sweep
+    python bench/eval.py --titles             # titles kept vs bodies only, on bench/sets/
+
+With `--titles`, a second archive per corpus is built WITH titles (headings indexed beside the
+passages), and the question sets of bench/sets/ (queries that are not headlines) run through
+`Archive.evaluate` in every mode on both archives, each mode compared with a paired bootstrap.
 
 Builds (once) an archive per corpus from the bodies only (titles dropped, otherwise the headline
 query is trivially in the index) under bench/.work/, then prints markdown tables. Reads
@@ -29,6 +34,7 @@ def open_archive(
     min_tokens: int | None = None,
     target_tokens: int | None = None,
     backend: str | None = None,
+    titles: bool = False,
 ):
     from newsarchive.archive import Archive
     from newsarchive.archive.ingest.passages import PassagePolicy
@@ -36,6 +42,7 @@ def open_archive(
     corpus, _ = SETS[name]
     # fp32 backends share archives (same vectors); int8 gets its own
     tag = f"-{backend}" if backend == "onnx-int8" else ""
+    tag += "-titles" if titles else ""
     if min_tokens is None and target_tokens is None:
         archive = Archive(work / f"{name}{tag}", backend=backend)
     else:  # a chunk-size variant, in its own archive
@@ -45,7 +52,7 @@ def open_archive(
         archive = Archive(work / f"{name}{suffix}{tag}", backend=backend, policy=policy)
     if archive.stats()["articles"] == 0:
         started = time.perf_counter()
-        report = archive.ingest([SHARED / corpus], keep_titles=False)
+        report = archive.ingest([SHARED / corpus], keep_titles=titles)
         print(f"ingested {name}: {report.summary()} ({time.perf_counter() - started:.0f} s)")
     return archive
 
@@ -101,6 +108,35 @@ def score(queries, runs) -> tuple[dict, dict]:
     return score_runs(queries, runs, 10), score_runs(low, runs, 10)
 
 
+def titles_table(name: str, work: Path, backend: str | None) -> None:
+    """Titles kept vs bodies only, on the question set of `name` (queries are not headlines)."""
+    off = open_archive(name, work, backend=backend)
+    on = open_archive(name, work, backend=backend, titles=True)
+    queries = ROOT / "bench" / "sets" / f"{name}_questions.jsonl"
+    stats = on.stats()
+    print(f"\n### {name}: question set {queries.name}; titles-on archive {stats['articles']} "
+          f"articles, {stats['passages']} passages, heading weight {stats['heading_weight']}\n")  # fmt: skip
+    print("| mode | titles | MRR@10 | nDCG@10 | R@10 | ΔMRR [95% CI] p | ΔnDCG [95% CI] p "
+          "| ΔR [95% CI] p |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    from newsarchive.archive.evaluate import compare
+
+    for mode in ("keyword", "semantic", "hybrid"):
+        base = off.evaluate(queries, mode=mode, per_query=True)
+        other = on.evaluate(queries, mode=mode, per_query=True)
+        diffs = {d["metric"]: d for d in compare(base, other)}
+        cells = " | ".join(
+            f"{d['difference']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] {d['p_value']:.2f}"
+            for d in (diffs["mrr"], diffs["ndcg"], diffs["recall"])
+        )
+        for label, r in (("off", base), ("on", other)):
+            tail = cells if label == "on" else " | ".join(["", "", ""])
+            print(f"| {mode} | {label} | {r['mrr']:.3f} | {r['ndcg']:.3f} | {r['recall']:.3f} "
+                  f"| {tail} |")  # fmt: skip
+    off.close()
+    on.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", default="bbc,reuters")
@@ -111,12 +147,21 @@ def main() -> int:
     )
     parser.add_argument("--target-tokens", type=int, help="pack paragraphs up to this size")
     parser.add_argument("--backend", help="onnx, onnx-int8 or torch (default: the archive's)")
+    parser.add_argument(
+        "--titles",
+        action="store_true",
+        help="titles kept vs bodies only, on the question sets of bench/sets/",
+    )
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"{SHARED} not found: the dev sets are not on this machine; nothing to do.")
         return 0
     from newsarchive.archive.evaluate import load_queries
 
+    if args.titles:
+        for name in args.sets.split(","):
+            titles_table(name, args.work, args.backend)
+        return 0
     for name in args.sets.split(","):
         archive = open_archive(name, args.work, args.min_tokens, args.target_tokens, args.backend)
         queries = load_queries(SHARED / SETS[name][1])

@@ -217,7 +217,9 @@ def test_no_error_closes_the_connection(filled: Archive):
 
 def test_cli_prints_hostile_text_as_text(tmp_path, hash_backend):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps({"id": "[/red][bold]x", "title": "", "body": "", "by": "\x1b[31mred"}) + "\n")
+    bad.write_text(
+        json.dumps({"id": "[/red][bold]x", "title": "", "body": "", "by": "\x1b[31mred"}) + "\n"
+    )
     result = CliRunner().invoke(cli.app, ["ingest", str(bad), "--data", str(tmp_path / "d")])
     assert result.exit_code == 1
     assert "article '[/red][bold]x' has neither a title nor body text" in result.output

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from newsarchive.archive import Archive
+from newsarchive.archive.ingest.embed import HEADING_WEIGHT, text_hash
 from newsarchive.archive.store.schema import latest_version
 
 from conftest import FIXTURES, SEED_ID
@@ -31,3 +32,18 @@ def test_archive_from_before_migrations_opens_and_searches(tmp_path: Path, model
         assert archive.store.get_meta("model_fingerprint") == model.fingerprint
         archive.ingest_articles([{"id": "new", "body": "Volcanic ash grounded flights."}])
         assert archive.search("volcano ash flights", mode="semantic").hits[0].article.id == "new"
+        # titles (m007_titles): the keyword index has the headings at once ("broadband" is only
+        # in tech-1's title); the vectors stay as they were, and so do new ones (weight 0)...
+        assert stats["heading_weight"] == 0
+        assert archive.search("broadband", mode="keyword").hits[0].article.id == "tech-1"
+        archive.ingest_articles([{"id": "ash", "title": "Ash cloud", "body": "Airports shut."}])
+        [passage] = archive.get("ash")["passages"]
+        with archive.store.reading() as conn:
+            stored = conn.execute(
+                "SELECT text_hash FROM passages WHERE id = ?", [passage["id"]]
+            ).fetchone()[0]
+        assert stored == text_hash("Airports shut.")
+        # ...until `reindex --reembed` re-encodes every passage with its heading
+        assert archive.reindex(reembed=True)["reembedded"] == 18
+        assert archive.stats()["heading_weight"] == HEADING_WEIGHT
+        assert archive.search("broadband", mode="semantic").hits[0].article.id == "tech-1"
