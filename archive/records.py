@@ -54,7 +54,10 @@ class Article:
         for part in (p.strip() for p in parts):
             if part and part != opening and part not in kept:
                 kept.append(part)
-        return " — ".join(kept) if kept else ""
+        heading = " \u2014 ".join(kept)
+        if len(heading) > MAX_HEADING_CHARS:  # it is stored beside every passage
+            heading = heading[:MAX_HEADING_CHARS].rsplit(" ", 1)[0]
+        return heading
 
     def text_hash(self) -> str:
         """Hash of what gets indexed; an unchanged hash means nothing to re-index.
