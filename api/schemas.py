@@ -173,6 +173,10 @@ class Stats(BaseModel):
     backend: str | None = None
     index: str | None = None
     dimension: int | None = None
+    heading_weight: float = Field(
+        description="How much of its article's heading (title, standfirst) each passage vector "
+        "holds; 0 for an archive built before titles until `reindex --reembed`."
+    )
     generation: int
     schema_version: int
     database_bytes: int

@@ -105,7 +105,7 @@ def test_contract_details(client_and_archive):
     assert client.post("/search", json={"q": " \t"}).status_code == 422
     assert client.get("/search", params={"q": "oil", "where": ""}).status_code == 422
     assert client.post("/articles", json=[]).status_code == 422
-    nothing = client.post("/articles", json={"id": "x", "title": "t", "body": "   "})
+    nothing = client.post("/articles", json={"id": "x", "title": " ", "body": "   "})
     assert nothing.status_code == 400 and list(nothing.json()) == ["error"]
     too_many = client.post("/articles", json=[{"body": "x y"}] * 1001)
     assert too_many.status_code == 422
