@@ -372,7 +372,11 @@ def reindex(
     ] = None,
     reembed: Annotated[
         bool,
-        typer.Option("--reembed", help="Re-encode every passage with the configured backend."),
+        typer.Option(
+            "--reembed",
+            help="Re-encode every passage with the configured backend, with its heading "
+            "(an archive from before titles gets them into its vectors).",
+        ),
     ] = False,
 ) -> None:
     """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding by default)."""

@@ -59,8 +59,8 @@ def article_from_record(record: Any, origin: str) -> Article:
     metadata = {k: v for k, v in record.items() if k not in KNOWN_FIELDS and v is not None}
     if not paragraphs:
         if not title:
-            label = record.get("id") or "article"
-            raise InputError(f"{origin}: article '{label}' has neither a title nor body text")
+            label = f"article '{record['id']}'" if record.get("id") else "the article"
+            raise InputError(f"{origin}: {label} has neither a title nor body text")
         paragraphs = [title]  # a headline alone is still a story: searchable, not dropped
         metadata["headline_only"] = True
     author = record.get("author") or record.get("byline")
