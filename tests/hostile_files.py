@@ -126,8 +126,9 @@ def _empty(path: Path) -> str:
 
 
 def _no_text(path: Path) -> str:
-    path.write_text(json.dumps([{"id": f"e{i}", "title": "t", "body": "  "} for i in range(3)]))
-    return "articles without text"
+    # a headline alone is stored (headline_only); neither title nor text is refused
+    path.write_text(json.dumps([{"id": f"e{i}", "title": " ", "body": "  "} for i in range(3)]))
+    return "articles without title or text"
 
 
 # file name -> maker (writes the file, returns what it is)

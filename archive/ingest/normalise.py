@@ -15,8 +15,9 @@ def normalise_article(
     warnings = []
     if source:
         article.source = source
-    if not keep_titles:
+    if not keep_titles:  # bodies only (the dev-set archives): no heading at all
         article.title = ""
+        article.metadata.pop("description", None)
     article.url = normalise_url(article.url)
     if article.date:
         article.date_raw = article.date_raw or article.date

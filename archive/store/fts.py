@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # BM25 weight of each of schema.FTS_COLUMNS (text, heading): measured in bench/README.md
 # ("Titles"); with no headings stored (bodies-only archives) the scores are the text's alone.
-COLUMN_WEIGHTS = (1.0, 2.0)
+COLUMN_WEIGHTS = (1.0, 1.0)
 _BM25 = f"bm25(passages_fts, {', '.join(f'{w:g}' for w in COLUMN_WEIGHTS)})"
 
 

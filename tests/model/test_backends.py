@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from newsarchive.archive import Archive, ArchiveError
+from newsarchive.archive.ingest.embed import HEADING_WEIGHT, encode_inputs
 from newsarchive.index.embedders import make_embedder
 
 from conftest import NEWS
@@ -129,7 +130,9 @@ def test_stored_vectors_are_normalised_and_match_the_model(model_archive: Archiv
     ids = archive.store.passage_ids()
     vectors = archive.store.vectors_for(ids, archive.embedder.dimension)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    text = archive.get("wheat-1")["passages"][0]["text"]
-    fresh = archive.embedder.encode([text])[0]
+    stored = archive.get("wheat-1")
+    text = stored["passages"][0]["text"]
+    # the passage's vector holds its article's heading too (ingest/embed.py)
+    [fresh] = encode_inputs(archive.embedder.encode, [text], [stored["title"]], HEADING_WEIGHT)
     assert float(fresh @ vectors[0]) > 0.999
     assert archive.stats()["articles"] == 4
