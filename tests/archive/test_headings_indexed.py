@@ -197,3 +197,13 @@ def test_feed_entries_headline_only_kept_empty_reported_summary_indexed(
     hit = archive.search("exercise books", mode="keyword").hits[0]
     assert hit.article.url.endswith("/kenya") and hit.text.startswith("Pupils near Nairobi")
     assert archive.search("Kenyan", mode="keyword").hits[0].article.url.endswith("/kenya")
+
+
+def test_a_changed_standfirst_reindexes_the_article(archive: Archive):
+    page = {**KENYA, "description": "Solar-charged devices replace exercise books"}
+    archive.ingest_articles([page])
+    edited = {**page, "description": "Donated phones replace textbooks"}
+    report = archive.ingest_articles([edited])
+    assert (report.changed, report.passages_embedded) == (1, len(passages(archive, "kenya")))
+    assert archive.search("exercise", mode="keyword").hits == []
+    assert archive.search("textbooks", mode="keyword").hits[0].article.id == "kenya"
