@@ -196,6 +196,10 @@ def test_ingest_feed_and_page_urls_with_fetch(archive: Archive, server: FeedServ
     assert article["source"] == "The Coastal Courier"  # named by the page, not the feed
     assert "steel gates" in " ".join(p["text"] for p in article["passages"])
     assert article["author"] == "Mara Ellison"  # from the page: the feed had no author
+    # the page has no description of its own: the feed's teaser is the standfirst, searchable
+    # with the title but not shown as text
+    assert article["metadata"]["description"] == "Short teaser."
+    assert archive.search("teaser", mode="keyword").hits[0].article.title == "Barrier lowered"
 
     report = archive.ingest([f"{server.url}/story.html"])  # a page URL: one article
     assert report.new == 0 and report.exact_copies == 1  # same text as the fetched entry
