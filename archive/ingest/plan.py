@@ -13,6 +13,7 @@ from typing import Protocol
 
 from ..records import Article, ArticleWrite, ExactCopy, IngestReport
 from .fingerprint import Fingerprint
+from .leads import lead_sentence
 
 Splitter = Callable[[list[str]], list[str]]  # an article's paragraphs -> passage texts
 
@@ -43,6 +44,7 @@ class ToEmbed:
 
     write: ArticleWrite
     texts: list[str]
+    lead: str | None = None  # the article's lead sentence (ingest/leads.py), embedded too
 
 
 @dataclass
@@ -162,5 +164,5 @@ class Planner:
                 texts = self.split(article.paragraphs)
             write = ArticleWrite(row, [], fingerprint)
             plan.writes.append(write)
-            plan.to_embed.append(ToEmbed(write, texts))
+            plan.to_embed.append(ToEmbed(write, texts, lead_sentence(texts)))
         return plan

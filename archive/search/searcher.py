@@ -20,7 +20,14 @@ import numpy as np
 from .collapse import Ranked, also_in, collapse, group_by_article
 from .facets import Facet, facets_of
 from .filters import Filters
-from .fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
+from .fusion import (
+    HYBRID_WEIGHTS,
+    PLAIN_RRF_K,
+    RRF_K,
+    passage_fusion,
+    reciprocal_rank_fusion,
+    score_fusion,
+)
 from .matching import MatchScope, MatchSets
 from .order import best_by_words, date_page, relevance_page
 from .request import CANDIDATE_DEPTH, ArticleRef, Hit, SearchRequest, SearchResponse
@@ -51,6 +58,16 @@ class PassageCatalog(Protocol):
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]: ...
 
 
+class LeadEvidence(Protocol):
+    """What the default hybrid ranking reads of the articles' leads (store/leads.py)."""
+
+    def first_passages(self, article_ids: Sequence[str]) -> dict[str, int]: ...
+
+    def cosines(self, query_vector: np.ndarray, article_ids: Sequence[str]) -> dict[str, float]: ...
+
+    def keyword(self, query: str, filters: Filters, depth: int = ...) -> list[tuple[str, float]]: ...
+
+
 @dataclass
 class Candidates:
     """What ranking found for one request."""
@@ -64,7 +81,9 @@ class Candidates:
 class Searcher:
     """Runs a SearchRequest; `vector_search`/`encode_query` may be None for keyword-only use.
 
-    `matches` answers the matching set (total, date order, facets, timeline)."""
+    `matches` answers the matching set (total, date order, facets, timeline); `leads` the
+    articles' leads for the default hybrid ranking (without it, that ranking uses passages
+    only)."""
 
     def __init__(
         self,
@@ -76,6 +95,7 @@ class Searcher:
         matches: MatchSets,
         rrf_k: int = RRF_K,
         reranker: Reranker | None = None,
+        leads: LeadEvidence | None = None,
     ) -> None:
         self.catalog = catalog
         self.matches = matches
@@ -84,6 +104,7 @@ class Searcher:
         self.encode_query = encode_query
         self.rrf_k = rrf_k
         self.reranker = reranker
+        self.leads = leads
 
     def semantic(self, query: str, allowed: np.ndarray | None, depth: int) -> Ranked:
         return self.vector_search(self.encode_query(query), depth, allowed)
@@ -97,16 +118,40 @@ class Searcher:
             keyword = self.keyword(request.query, filters, depth)
             return keyword, keyword
         allowed = self.catalog.allowed_passages(filters)
-        semantic = self.semantic(request.query, allowed, depth)
+        query_vector = self.encode_query(request.query)
+        semantic = self.vector_search(query_vector, depth, allowed)
         if request.mode == "semantic":
             return semantic, None
         keyword = self.keyword(request.query, filters, depth)
+        if request.fusion == "score":
+            return self.score_fusion(request, query_vector, semantic, keyword), keyword
+        k, weights = (self.rrf_k, HYBRID_WEIGHTS) if request.fusion == "rrf" else (PLAIN_RRF_K, None)
         fused = reciprocal_rank_fusion(
-            [[pid for pid, _ in semantic], [pid for pid, _ in keyword]],
-            k=self.rrf_k,
-            weights=HYBRID_WEIGHTS,
+            [[pid for pid, _ in semantic], [pid for pid, _ in keyword]], k=k, weights=weights
         )
         return fused, keyword
+
+    def score_fusion(
+        self, request: SearchRequest, query_vector: np.ndarray, semantic: Ranked, keyword: Ranked
+    ) -> Ranked:
+        """The default hybrid ranking (search/fusion.py): passages by their article's score
+        from best passage, first passage and lead; passages alone when `group` is off."""
+        if not request.group:
+            return passage_fusion(semantic, keyword)
+        article_of = self.catalog.article_ids(
+            list(dict.fromkeys([pid for pid, _ in semantic] + [pid for pid, _ in keyword]))
+        )
+        if self.leads is None:
+            return score_fusion(semantic, keyword, article_of)
+        articles = list(dict.fromkeys(article_of.values()))
+        return score_fusion(
+            semantic,
+            keyword,
+            article_of,
+            self.leads.first_passages(articles),
+            self.leads.cosines(query_vector, articles),
+            self.leads.keyword(request.query, request.filters()),
+        )
 
     def candidates(self, request: SearchRequest) -> Candidates:
         """The ranked candidates: grouped by article, reranked, collapsed."""

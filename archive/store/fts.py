@@ -12,10 +12,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..search.terms import STOPWORDS
-from .store import Store
 
 if TYPE_CHECKING:
     from ..search.filters import Filters
+    from .store import Store
 
 
 def fts_terms(query: str) -> list[str]:
