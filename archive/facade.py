@@ -552,9 +552,7 @@ class Archive:
                 continue
             self.identity.check(self.embedder)
             vectors = self.embedder.encode([text for _, text in leads])
-            self.leads.store_leads(
-                [(a, LeadRow(text, v)) for (a, text), v in zip(leads, vectors)]
-            )
+            self.leads.store_leads([(a, LeadRow(text, v)) for (a, text), v in zip(leads, vectors)])
             added += len(leads)
         return added
 

@@ -392,7 +392,12 @@ def evaluate(
     queries: Annotated[Path, typer.Argument(help="JSONL lines {qid, query, relevant_ids}.")],
     data: DataOption = None,
     mode: Annotated[
-        list[str] | None, typer.Option("--mode", help="hybrid, semantic, keyword (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--mode",
+            help="hybrid, semantic, keyword; hybrid:rrf or hybrid:rrf60 for hybrid with "
+            "reciprocal rank fusion (repeatable).",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Cut-off depth.")] = 10,
     per_query: Annotated[

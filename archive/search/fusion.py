@@ -113,32 +113,44 @@ def score_fusion(
     dense, dense_floor = normalised(semantic)
     lexical, lexical_floor = normalised(keyword)
     first_passage = first_passage or {}
-    by_article: dict[str, list[tuple[int, float, float, float]]] = {}
+    # article -> [D_max, K_max, shown passage's score, shown passage id]
+    best: dict[str, list] = {}
+    shown: dict[int, float] = {}
     for pid in dict.fromkeys([p for p, _ in semantic] + [p for p, _ in keyword]):
         article = article_of.get(pid)
         if article is None:
             continue
         d, k = dense.get(pid, dense_floor), lexical.get(pid, lexical_floor)
-        by_article.setdefault(article, []).append((pid, d, k, alpha * d + (1 - alpha) * k))
+        own = shown[pid] = alpha * d + (1 - alpha) * k
+        row = best.get(article)
+        if row is None:
+            best[article] = [d, k, own, pid]
+            continue
+        row[0] = max(row[0], d)
+        row[1] = max(row[1], k)
+        if own > row[2] or (own == row[2] and pid < row[3]):
+            row[2], row[3] = own, pid
     first_dense: dict[str, float] = {}
     if lead_cosines:
-        scaled, _ = normalised([(a, lead_cosines.get(a, 0.0)) for a in by_article])
-        first_dense = {a: float(v) for a, v in scaled.items()}  # type: ignore[misc]
+        top = max((lead_cosines.get(a, 0.0) for a in best), default=0.0)
+        scale = top if top > 0 else 1.0
+        first_dense = {a: lead_cosines.get(a, 0.0) / scale for a in best}
     first_lexical, first_floor = normalised(lead_keyword or [])
-    scored = []
-    for article, passages in by_article.items():
-        d_max = max(p[1] for p in passages)
-        k_max = max(p[2] for p in passages)
+    article_score: dict[str, float] = {}
+    for article, (d_max, k_max, _, _) in best.items():
         lead_pid = first_passage.get(article)
-        lead_row = next((p for p in passages if p[0] == lead_pid), None)
-        d_lead = lead_row[1] if lead_row else dense_floor
-        k_lead = lead_row[2] if lead_row else lexical_floor
+        lead_in = lead_pid in shown
+        d_lead = dense.get(lead_pid, dense_floor) if lead_in else dense_floor
+        k_lead = lexical.get(lead_pid, lexical_floor) if lead_in else lexical_floor
         dense_side = d_max + weights.lead * d_lead + weights.first * first_dense.get(article, 0.0)
         keyword_side = k_max + weights.lead * k_lead
         if first_lexical:
             keyword_side += weights.first * first_lexical.get(article, first_floor)
-        ordered = sorted(passages, key=lambda p: (-p[3], p[0]))
-        score = alpha * dense_side + (1 - alpha) * keyword_side
-        scored.append((score, ordered[0][0], [p[0] for p in ordered]))
-    scored.sort(key=lambda row: (-row[0], row[1]))
-    return [(pid, float(score)) for score, _, pids in scored for pid in pids]
+        article_score[article] = alpha * dense_side + (1 - alpha) * keyword_side
+
+    def order(pid: int) -> tuple[float, int, int, float, int]:
+        article = article_of[pid]
+        head = best[article][3]
+        return (-article_score[article], head, pid != head, -shown[pid], pid)
+
+    return [(pid, article_score[article_of[pid]]) for pid in sorted(shown, key=order)]

@@ -65,7 +65,9 @@ class LeadEvidence(Protocol):
 
     def cosines(self, query_vector: np.ndarray, article_ids: Sequence[str]) -> dict[str, float]: ...
 
-    def keyword(self, query: str, filters: Filters, depth: int = ...) -> list[tuple[str, float]]: ...
+    def keyword(
+        self, query: str, filters: Filters, depth: int = ...
+    ) -> list[tuple[str, float]]: ...
 
 
 @dataclass
@@ -112,39 +114,47 @@ class Searcher:
     def rank(self, request: SearchRequest) -> tuple[Ranked, Ranked | None]:
         """All candidate passages for the query, best first, and the keyword candidates among
         them (None in semantic mode, which has none)."""
+        ranked, keyword, _ = self.ranking(request)
+        return ranked, keyword
+
+    def ranking(self, request: SearchRequest) -> tuple[Ranked, Ranked | None, dict[int, str]]:
+        """`rank`, with passage -> article for the candidates when ranking needed it (else
+        empty), so it is read once per search."""
         depth = CANDIDATE_DEPTH
         filters = request.filters()
         if request.mode == "keyword":
             keyword = self.keyword(request.query, filters, depth)
-            return keyword, keyword
+            return keyword, keyword, {}
         allowed = self.catalog.allowed_passages(filters)
         query_vector = self.encode_query(request.query)
         semantic = self.vector_search(query_vector, depth, allowed)
         if request.mode == "semantic":
-            return semantic, None
+            return semantic, None, {}
         keyword = self.keyword(request.query, filters, depth)
         if request.fusion == "score":
-            return self.score_fusion(request, query_vector, semantic, keyword), keyword
-        k, weights = (self.rrf_k, HYBRID_WEIGHTS) if request.fusion == "rrf" else (PLAIN_RRF_K, None)
+            return self.score_fusion(request, query_vector, semantic, keyword)
+        k, weights = (
+            (self.rrf_k, HYBRID_WEIGHTS) if request.fusion == "rrf" else (PLAIN_RRF_K, None)
+        )
         fused = reciprocal_rank_fusion(
             [[pid for pid, _ in semantic], [pid for pid, _ in keyword]], k=k, weights=weights
         )
-        return fused, keyword
+        return fused, keyword, {}
 
     def score_fusion(
         self, request: SearchRequest, query_vector: np.ndarray, semantic: Ranked, keyword: Ranked
-    ) -> Ranked:
+    ) -> tuple[Ranked, Ranked, dict[int, str]]:
         """The default hybrid ranking (search/fusion.py): passages by their article's score
         from best passage, first passage and lead; passages alone when `group` is off."""
         if not request.group:
-            return passage_fusion(semantic, keyword)
+            return passage_fusion(semantic, keyword), keyword, {}
         article_of = self.catalog.article_ids(
             list(dict.fromkeys([pid for pid, _ in semantic] + [pid for pid, _ in keyword]))
         )
         if self.leads is None:
-            return score_fusion(semantic, keyword, article_of)
+            return score_fusion(semantic, keyword, article_of), keyword, article_of
         articles = list(dict.fromkeys(article_of.values()))
-        return score_fusion(
+        fused = score_fusion(
             semantic,
             keyword,
             article_of,
@@ -152,11 +162,13 @@ class Searcher:
             self.leads.cosines(query_vector, articles),
             self.leads.keyword(request.query, request.filters()),
         )
+        return fused, keyword, article_of
 
     def candidates(self, request: SearchRequest) -> Candidates:
         """The ranked candidates: grouped by article, reranked, collapsed."""
-        ranked, keyword = self.rank(request)
-        article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used three times
+        ranked, keyword, article_of = self.ranking(request)
+        if not article_of:
+            article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used 3 times
         others: dict[int, list[int]] = {}
         if request.group:
             ranked, others = group_by_article(ranked, article_of)

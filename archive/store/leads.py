@@ -38,9 +38,7 @@ def write_lead(conn: sqlite3.Connection, article_id: str, lead: LeadRow | None) 
 
 def remove_leads(conn: sqlite3.Connection, article_ids: Sequence[str]) -> None:
     """Delete the leads of these articles (inside the caller's transaction)."""
-    conn.executemany(
-        "DELETE FROM article_leads WHERE article_id = ?", [(a,) for a in article_ids]
-    )
+    conn.executemany("DELETE FROM article_leads WHERE article_id = ?", [(a,) for a in article_ids])
 
 
 class LeadIndex:
@@ -72,7 +70,9 @@ class LeadIndex:
         scores = matrix.reshape(len(rows), -1) @ query
         return {r[0]: float(s) for r, s in zip(rows, scores)}
 
-    def keyword(self, query: str, filters: Filters, depth: int = LEAD_DEPTH) -> list[tuple[str, float]]:
+    def keyword(
+        self, query: str, filters: Filters, depth: int = LEAD_DEPTH
+    ) -> list[tuple[str, float]]:
         """Up to `depth` (article id, BM25 of its lead), best first, over the articles passing
         the filters; the query's terms as keyword search takes them (store/fts.py)."""
         terms = fts_terms(query)
@@ -145,4 +145,3 @@ class LeadIndex:
         with self.store.write() as conn:
             for article_id, lead in leads:
                 write_lead(conn, article_id, lead)
-
