@@ -546,13 +546,15 @@ class Archive:
 
         added = 0
         for rows in self.leads.missing(1000):
-            leads = [(a, lead_sentence([text])) for a, text in rows]
-            leads = [(a, text) for a, text in leads if text]
+            leads = [(a, pid, lead_sentence([text])) for a, pid, text in rows]
+            leads = [(a, pid, text) for a, pid, text in leads if text]
             if not leads:
                 continue
             self.identity.check(self.embedder)
-            vectors = self.embedder.encode([text for _, text in leads])
-            self.leads.store_leads([(a, LeadRow(text, v)) for (a, text), v in zip(leads, vectors)])
+            vectors = self.embedder.encode([text for _, _, text in leads])
+            self.leads.store_leads(
+                [(a, pid, LeadRow(text, v)) for (a, pid, text), v in zip(leads, vectors)]
+            )
             added += len(leads)
         return added
 

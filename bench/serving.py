@@ -121,16 +121,22 @@ def synthetic_leads(archive) -> None:
     from newsarchive.archive.ingest.leads import lead_sentence
     from newsarchive.archive.records import LeadRow
 
+    with archive.store.reading() as conn:  # leads written before they kept their passage id
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(article_leads)")]
+    if "passage_id" not in columns:
+        raise SystemExit(f"{archive.path}: leads from an older build of this branch; rebuild")
     if archive.leads.count() >= archive.stats()["articles"]:
         return
     started = time.perf_counter()
     done = 0
     for rows in archive.leads.missing(LEAD_BATCH):
-        first = archive.leads.first_passages([a for a, _ in rows])
-        ids = [first[a] for a, _ in rows]
+        ids = [pid for _, pid, _ in rows]
         vectors = archive.store.vectors_for(ids, archive.identity.stored_dimension())
         archive.leads.store_leads(
-            [(a, LeadRow(lead_sentence([text]), v)) for (a, text), v in zip(rows, vectors)]
+            [
+                (a, pid, LeadRow(lead_sentence([text]), v))
+                for (a, pid, text), v in zip(rows, vectors)
+            ]
         )
         done += len(rows)
         print(f"  {done:,} leads written", end="\r", flush=True)

@@ -103,7 +103,8 @@ def score_fusion(
     paging.
 
     `article_of`: passage id -> article id (a passage missing is skipped: removed since
-    retrieval); `first_passage`: article id -> its position-0 passage id; `lead_cosines`:
+    retrieval); `first_passage`: article id -> its position-0 passage id (needed only where
+    that passage is a candidate: otherwise its scores are the lists' lowest); `lead_cosines`:
     article id -> cosine of the query and its lead (articles without a lead left out);
     `lead_keyword`: [(article id, BM25 of its lead)], best first, over the whole archive.
     Without lead evidence (an archive whose leads `reindex` has not filled yet) those terms

@@ -61,9 +61,9 @@ class PassageCatalog(Protocol):
 class LeadEvidence(Protocol):
     """What the default hybrid ranking reads of the articles' leads (store/leads.py)."""
 
-    def first_passages(self, article_ids: Sequence[str]) -> dict[str, int]: ...
-
-    def cosines(self, query_vector: np.ndarray, article_ids: Sequence[str]) -> dict[str, float]: ...
+    def lookup(
+        self, query_vector: np.ndarray, article_ids: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, int]]: ...
 
     def keyword(
         self, query: str, filters: Filters, depth: int = ...
@@ -154,14 +154,9 @@ class Searcher:
         if self.leads is None:
             return score_fusion(semantic, keyword, article_of), keyword, article_of
         articles = list(dict.fromkeys(article_of.values()))
-        fused = score_fusion(
-            semantic,
-            keyword,
-            article_of,
-            self.leads.first_passages(articles),
-            self.leads.cosines(query_vector, articles),
-            self.leads.keyword(request.query, request.filters()),
-        )
+        cosines, first_passage = self.leads.lookup(query_vector, articles)
+        lead_keyword = self.leads.keyword(request.query, request.filters())
+        fused = score_fusion(semantic, keyword, article_of, first_passage, cosines, lead_keyword)
         return fused, keyword, article_of
 
     def candidates(self, request: SearchRequest) -> Candidates:

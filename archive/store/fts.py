@@ -44,13 +44,16 @@ class CommonTerms:
     MIN_PASSAGES = 200_000
     SHARE = 0.02
 
-    def __init__(self) -> None:
+    def __init__(
+        self, fts: str = "passages_fts", table: str = "passages", min_rows: int = MIN_PASSAGES
+    ) -> None:
         self.counts: dict[str, int] = {}
         self.size = 0
+        self.fts, self.table, self.min_rows = fts, table, min_rows  # fixed names, never input
 
     def filter(self, conn: Any, terms: list[str]) -> list[str]:
-        size = conn.execute("SELECT COALESCE(MAX(id), 0) FROM passages").fetchone()[0]
-        if size < self.MIN_PASSAGES or len(terms) < 2:
+        size = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}").fetchone()[0]
+        if size < self.min_rows or len(terms) < 2:
             return terms
         if size > self.size * 1.1:
             self.counts, self.size = {}, size
@@ -59,7 +62,7 @@ class CommonTerms:
         for term in terms:
             if term not in self.counts:
                 self.counts[term] = conn.execute(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? "
+                    f"SELECT COUNT(*) FROM (SELECT 1 FROM {self.fts} WHERE {self.fts} MATCH ? "
                     "LIMIT ?)",
                     [term, cutoff + 1],
                 ).fetchone()[0]

@@ -15,24 +15,30 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..records import LeadRow
-from .fts import fts_terms
+from .fts import CommonTerms, fts_terms
 
 if TYPE_CHECKING:
     from ..search.filters import Filters
     from .store import Store
 
 LEAD_DEPTH = 1000  # leads the keyword side returns: the best-matching leads of the archive
+# Leads from which very common query terms are left out (as passages from 200,000 on, fts.py):
+# about the same archive size, at four passages an article.
+COMMON_TERMS_FROM = 50_000
 
 
-def write_lead(conn: sqlite3.Connection, article_id: str, lead: LeadRow | None) -> None:
-    """Replace an article's lead (inside the caller's transaction); None leaves it without."""
+def write_lead(
+    conn: sqlite3.Connection, article_id: str, lead: LeadRow | None, passage_id: int | None
+) -> None:
+    """Replace an article's lead (inside the caller's transaction); `passage_id` is its first
+    passage's. Without either, the article is left without a lead."""
     remove_leads(conn, [article_id])
-    if lead is None:
+    if lead is None or passage_id is None:
         return
     vector = np.ascontiguousarray(lead.vector, dtype=np.float32)
     conn.execute(
-        "INSERT INTO article_leads (article_id, text, vector) VALUES (?, ?, ?)",
-        [article_id, lead.text, vector.tobytes()],
+        "INSERT INTO article_leads (article_id, passage_id, text, vector) VALUES (?, ?, ?, ?)",
+        [article_id, int(passage_id), lead.text, vector.tobytes()],
     )
 
 
@@ -46,39 +52,46 @@ class LeadIndex:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.common = CommonTerms("leads_fts", "article_leads", COMMON_TERMS_FROM)
 
-    def first_passages(self, article_ids: Sequence[str]) -> dict[str, int]:
-        """article id -> the id of its first passage (position 0)."""
-        sql = (
-            "SELECT article_id, id FROM passages INDEXED BY passages_article "
-            "WHERE article_id IN ({marks}) AND position = 0"
-        )
-        return dict(self.store.select_in(sql, article_ids))
-
-    def cosines(self, query_vector: np.ndarray, article_ids: Sequence[str]) -> dict[str, float]:
-        """article id -> the inner product of the query's vector and its lead's (the vectors
-        are normalised, so a cosine); articles without a lead are left out."""
+    def lookup(
+        self, query_vector: np.ndarray, article_ids: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, int]]:
+        """For these articles: article id -> the inner product of the query's vector and its
+        lead's (normalised vectors: a cosine), and article id -> its first passage's id.
+        One read of the leads; only articles without a lead (an archive `reindex` has not
+        filled yet) have their first passage looked up in the passages table."""
         query = np.asarray(query_vector, dtype=np.float32).ravel()
         rows = self.store.select_in(
-            "SELECT article_id, vector FROM article_leads WHERE article_id IN ({marks})",
+            "SELECT article_id, passage_id, vector FROM article_leads "
+            "WHERE article_id IN ({marks})",
             article_ids,
         )
-        rows = [r for r in rows if len(r[1]) == query.nbytes]  # another model's: not comparable
+        first = {str(r[0]): int(r[1]) for r in rows}
+        missing = [a for a in article_ids if a not in first]
+        if missing:
+            sql = (
+                "SELECT article_id, id FROM passages INDEXED BY passages_article "
+                "WHERE article_id IN ({marks}) AND position = 0"
+            )
+            first.update(self.store.select_in(sql, missing))
+        rows = [r for r in rows if len(r[2]) == query.nbytes]  # another model's: not comparable
         if not rows:
-            return {}
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            return {}, first
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
         scores = matrix.reshape(len(rows), -1) @ query
-        return {r[0]: float(s) for r, s in zip(rows, scores)}
+        return {str(r[0]): float(s) for r, s in zip(rows, scores)}, first
 
     def keyword(
         self, query: str, filters: Filters, depth: int = LEAD_DEPTH
     ) -> list[tuple[str, float]]:
         """Up to `depth` (article id, BM25 of its lead), best first, over the articles passing
-        the filters; the query's terms as keyword search takes them (store/fts.py)."""
+        the filters; the query's terms as keyword search takes them (store/fts.py), very
+        common ones left out in large archives (`COMMON_TERMS_FROM` leads)."""
         terms = fts_terms(query)
         if not terms:
             return []
-        params: list[Any] = [" OR ".join(terms)]
+        params: list[Any] = []
         clause = ""
         if not filters.is_empty():
             where, extra = filters.to_sql("a")
@@ -91,21 +104,23 @@ class LeadIndex:
             "ORDER BY bm25(leads_fts), l.id LIMIT ?"
         )
         with self.store.reading() as conn:
-            rows = conn.execute(sql, [*params, depth]).fetchall()
+            expression = " OR ".join(self.common.filter(conn, terms))
+            rows = conn.execute(sql, [expression, *params, depth]).fetchall()
         return [(str(r[0]), float(r[1])) for r in rows]
 
     def count(self) -> int:
         with self.store.reading() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM article_leads").fetchone()[0])
 
-    def missing(self, batch: int = 1000) -> Iterator[list[tuple[str, str]]]:
-        """(article id, first passage text) of the articles that have passages but no lead,
-        in batches, for `reindex` to fill."""
+    def missing(self, batch: int = 1000) -> Iterator[list[tuple[str, int, str]]]:
+        """(article id, first passage id, its text) of the articles that have passages but no
+        lead, in batches, for `reindex` to fill."""
         last = ""
         while True:
             with self.store.reading() as conn:
                 rows = conn.execute(
-                    "SELECT p.article_id, p.text FROM passages p INDEXED BY passages_article "
+                    "SELECT p.article_id, p.id, p.text FROM passages p "
+                    "INDEXED BY passages_article "
                     "WHERE p.position = 0 AND p.article_id > ? AND NOT EXISTS "
                     "(SELECT 1 FROM article_leads l WHERE l.article_id = p.article_id) "
                     "ORDER BY p.article_id LIMIT ?",
@@ -113,7 +128,7 @@ class LeadIndex:
                 ).fetchall()
             if not rows:
                 return
-            yield [(str(r[0]), str(r[1])) for r in rows]
+            yield [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
             last = str(rows[-1][0])
 
     def texts(self, batch: int = 2048) -> Iterator[list[tuple[str, str]]]:
@@ -140,8 +155,9 @@ class LeadIndex:
         with self.store.write() as conn:
             conn.executemany("UPDATE article_leads SET vector = ? WHERE article_id = ?", rows)
 
-    def store_leads(self, leads: Sequence[tuple[str, LeadRow]]) -> None:
-        """Write (article id, lead) rows, each replacing the article's lead, in one write."""
+    def store_leads(self, leads: Sequence[tuple[str, int, LeadRow]]) -> None:
+        """Write (article id, first passage id, lead) rows, each replacing the article's lead,
+        in one write."""
         with self.store.write() as conn:
-            for article_id, lead in leads:
-                write_lead(conn, article_id, lead)
+            for article_id, passage_id, lead in leads:
+                write_lead(conn, article_id, lead, passage_id)

@@ -226,14 +226,16 @@ def m008_leads(db: Database) -> None:
     """Each article's lead (ingest/leads.py: the opening sentence of its first passage), with
     its vector and an FTS5 row, for the hybrid ranking's lead evidence (search/fusion.py).
 
-    `article_leads` has one row per article with text, replaced and removed with its passages
-    (store/leads.py); `leads_fts` is kept in step by triggers, as `passages_fts` is. An archive
+    `article_leads` has one row per article with text, the id of the passage it opens (so
+    search reads an article's lead and first passage in one lookup), replaced and removed with
+    its passages (store/leads.py); `leads_fts` is kept in step by triggers, as `passages_fts` is. An archive
     migrated here has no leads yet: search works without them (the lead terms are absent) until
     `reindex` fills them.
     """
     db.execute(
         "CREATE TABLE IF NOT EXISTS article_leads (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-        "article_id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, vector BLOB NOT NULL)"
+        "article_id TEXT NOT NULL UNIQUE, passage_id INTEGER NOT NULL, text TEXT NOT NULL, "
+        "vector BLOB NOT NULL)"
     )
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS leads_fts USING FTS5 (text, "

@@ -341,7 +341,7 @@ class Store:
                 if write.fingerprint is not None:
                     dedup.assign(conn, row["id"], write.fingerprint)
                 removed.extend(self._remove_passages(conn, row["id"]))
-                write_lead(conn, row["id"], write.lead)
+                first_passage = None
                 for passage in write.passages:
                     vector = np.ascontiguousarray(passage.vector, dtype=np.float32)
                     cursor = conn.execute(
@@ -357,6 +357,9 @@ class Store:
                     )
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
+                    if passage.position == 0:
+                        first_passage = int(cursor.lastrowid)
+                write_lead(conn, row["id"], write.lead, first_passage)
             for copy in copies:
                 copy.source = outlet_name(conn, copy.source, copy.metadata or {})
                 dedup.add_copy(conn, copy)

@@ -40,8 +40,11 @@ def test_every_ingested_article_gets_its_lead_with_a_vector(loaded: Archive):
     assert stored["wheat-1"].startswith("Wheat exports from the United States rose sharply")
     hits = loaded.leads.keyword("Egypt wheat", Filters())
     assert hits[0][0] == "wheat-1"
-    cosines = loaded.leads.cosines(loaded.embedder.encode_query("wheat"), ["wheat-1", "none"])
+    query = loaded.embedder.encode_query("wheat")
+    cosines, first = loaded.leads.lookup(query, ["wheat-1", "none"])
     assert set(cosines) == {"wheat-1"}
+    wheat = loaded.get("wheat-1")["passages"][0]
+    assert first == {"wheat-1": wheat["id"]} and wheat["position"] == 0
 
 
 def test_an_edited_article_gets_its_new_lead_and_a_removed_one_loses_it(
@@ -69,6 +72,8 @@ def test_an_archive_without_leads_searches_and_reindex_fills_them(loaded: Archiv
         conn.execute("DELETE FROM article_leads")  # as an archive migrated to m008 has none
     without = loaded.search("wheat exports to Egypt")
     assert without.hits and without.hits[0].article.id == "wheat-1"
+    _, first = loaded.leads.lookup(loaded.embedder.encode_query("x"), ["wheat-1"])
+    assert first == {"wheat-1": loaded.get("wheat-1")["passages"][0]["id"]}  # from passages
     result = loaded.reindex()
     assert result["leads_added"] == len(NEWS) + 1
     assert [h.article.id for h in loaded.search("wheat exports to Egypt").hits] == before
@@ -79,7 +84,7 @@ def test_reembedding_replaces_the_leads_vectors(loaded: Archive):
     with loaded.store.write() as conn:
         conn.execute("UPDATE article_leads SET vector = zeroblob(length(vector))")
     loaded.reindex(reembed=True)
-    cosines = loaded.leads.cosines(loaded.embedder.encode_query("wheat"), ["wheat-1"])
+    cosines, _ = loaded.leads.lookup(loaded.embedder.encode_query("wheat"), ["wheat-1"])
     assert cosines["wheat-1"] != 0.0
 
 
