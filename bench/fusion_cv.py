@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from eval import SETS  # noqa: E402
 
-ALPHAS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
-LEADS = (0.0, 0.2, 0.3, 0.5, 0.7)
-FIRSTS = (0.0, 0.2, 0.3, 0.5, 0.7)
+ALPHAS = (0.55, 0.6, 0.65, 0.7, 0.75)
+LEADS = (0.0, 0.2, 0.3, 0.5)
+FIRSTS = (0.0, 0.2, 0.3, 0.5)
 
 
 def candidates(archive, queries):

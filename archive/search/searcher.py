@@ -10,8 +10,10 @@ reads (`PassageCatalog`), a keyword retriever and the vector search.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,6 +58,19 @@ class PassageCatalog(Protocol):
     def copies_of(self, article_id: str) -> list[dict[str, Any]]: ...
 
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]: ...
+
+
+_SIDE_READS: ThreadPoolExecutor | None = None
+_SIDE_LOCK = threading.Lock()
+
+
+def side_reads() -> ThreadPoolExecutor:
+    """The few threads that run a search's lead query beside its retrievals (made once)."""
+    global _SIDE_READS
+    with _SIDE_LOCK:
+        if _SIDE_READS is None:
+            _SIDE_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lead-reads")
+        return _SIDE_READS
 
 
 class LeadEvidence(Protocol):
@@ -125,6 +140,11 @@ class Searcher:
         if request.mode == "keyword":
             keyword = self.keyword(request.query, filters, depth)
             return keyword, keyword, {}
+        lead_keyword = None
+        if request.mode == "hybrid" and request.fusion == "score" and request.group and self.leads:
+            # Needs only the query: read beside the two retrievals (SQLite and FAISS release
+            # the GIL), so the leads add little to a query's wall time.
+            lead_keyword = side_reads().submit(self.leads.keyword, request.query, filters)
         allowed = self.catalog.allowed_passages(filters)
         query_vector = self.encode_query(request.query)
         semantic = self.vector_search(query_vector, depth, allowed)
@@ -132,7 +152,7 @@ class Searcher:
             return semantic, None, {}
         keyword = self.keyword(request.query, filters, depth)
         if request.fusion == "score":
-            return self.score_fusion(request, query_vector, semantic, keyword)
+            return self.score_fusion(request, query_vector, semantic, keyword, lead_keyword)
         k, weights = (
             (self.rrf_k, HYBRID_WEIGHTS) if request.fusion == "rrf" else (PLAIN_RRF_K, None)
         )
@@ -142,7 +162,12 @@ class Searcher:
         return fused, keyword, {}
 
     def score_fusion(
-        self, request: SearchRequest, query_vector: np.ndarray, semantic: Ranked, keyword: Ranked
+        self,
+        request: SearchRequest,
+        query_vector: np.ndarray,
+        semantic: Ranked,
+        keyword: Ranked,
+        lead_keyword: Future | None = None,
     ) -> tuple[Ranked, Ranked, dict[int, str]]:
         """The default hybrid ranking (search/fusion.py): passages by their article's score
         from best passage, first passage and lead; passages alone when `group` is off."""
@@ -155,8 +180,12 @@ class Searcher:
             return score_fusion(semantic, keyword, article_of), keyword, article_of
         articles = list(dict.fromkeys(article_of.values()))
         cosines, first_passage = self.leads.lookup(query_vector, articles)
-        lead_keyword = self.leads.keyword(request.query, request.filters())
-        fused = score_fusion(semantic, keyword, article_of, first_passage, cosines, lead_keyword)
+        leads = (
+            lead_keyword.result()
+            if lead_keyword is not None
+            else self.leads.keyword(request.query, request.filters())
+        )
+        fused = score_fusion(semantic, keyword, article_of, first_passage, cosines, leads)
         return fused, keyword, article_of
 
     def candidates(self, request: SearchRequest) -> Candidates:

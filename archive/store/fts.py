@@ -45,7 +45,7 @@ class CommonTerms:
     SHARE = 0.02
 
     def __init__(
-        self, fts: str = "passages_fts", table: str = "passages", min_rows: int = MIN_PASSAGES
+        self, fts: str = "passages_fts", table: str = "passages", min_rows: int | None = None
     ) -> None:
         self.counts: dict[str, int] = {}
         self.size = 0
@@ -53,7 +53,8 @@ class CommonTerms:
 
     def filter(self, conn: Any, terms: list[str]) -> list[str]:
         size = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}").fetchone()[0]
-        if size < self.min_rows or len(terms) < 2:
+        min_rows = self.MIN_PASSAGES if self.min_rows is None else self.min_rows
+        if size < min_rows or len(terms) < 2:
             return terms
         if size > self.size * 1.1:
             self.counts, self.size = {}, size
