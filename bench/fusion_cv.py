@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fusion_cv.py            # both dev sets, joint 5-fold CV
 
-The constants of `score_fusion` (alpha, lead, first) are chosen by joint 5-fold
+The constants of `score_fusion` (alpha, first_passage, lead) are chosen by joint 5-fold
 cross-validation by query: per fold, the setting with the best mean of the two sets' MRR@10
 on the other four folds of both sets, scored on the held-out fold; held-out scores are pooled.
 Each set's held-out rankings are then compared with plain RRF (k=60, equal weights) on the
@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from eval import SETS  # noqa: E402
 
 ALPHAS = (0.55, 0.6, 0.65, 0.7, 0.75)
-LEADS = (0.0, 0.2, 0.3, 0.5)
-FIRSTS = (0.0, 0.2, 0.3, 0.5)
+FIRSTS = (0.0, 0.2, 0.3, 0.5)  # the first passage's weight
+LEADS = (0.0, 0.2, 0.3, 0.5)  # the lead sentence's
 
 
 def candidates(archive, queries):
@@ -97,7 +97,7 @@ def main() -> int:
     )
 
     grid = [
-        ScoreWeights(a, lead, first) for a, lead, first in itertools.product(ALPHAS, LEADS, FIRSTS)
+        ScoreWeights(a, first, lead) for a, first, lead in itertools.product(ALPHAS, FIRSTS, LEADS)
     ]
     data = {}
     for name in SETS:
@@ -145,8 +145,8 @@ def main() -> int:
             for q, f in zip(queries, fold_of):
                 if f == fold:
                     held[name][str(q["qid"])] = table[best][str(q["qid"])]
-    print("\nper-fold picks (alpha, lead, first):",
-          "; ".join(f"{w.alpha}, {w.lead}, {w.first}" for w in picks))  # fmt: skip
+    print("\nper-fold picks (alpha, first passage, lead):",
+          "; ".join(f"{w.alpha}, {w.first_passage}, {w.lead}" for w in picks))  # fmt: skip
     print("\n| set | queries | ranking | MRR@10 | nDCG@10 | R@10 | Δ MRR vs plain RRF [95% CI] p "
           "| Δ nDCG [95% CI] p |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -7,11 +7,11 @@ whatever engine produced them); a candidate absent from a list gets that list's 
 Each candidate article is scored from its best passage, its first passage (news puts the story
 in its opening) and its lead sentence (ingest/leads.py), on both sides:
 
-    score(a) = alpha * (D_max + lead * D_lead + first * D_first)
-             + (1 - alpha) * (K_max + lead * K_lead + first * K_first)
+    score(a) = alpha * (D_max + first_passage * D_first + lead * D_lead)
+             + (1 - alpha) * (K_max + first_passage * K_first + lead * K_lead)
 
 with D the normalised cosine, K the normalised BM25, `_max` over the article's passages,
-`_lead` its first passage's, `_first` its lead sentence's (the cosine to the lead's vector, and
+`_first` its first passage's, `_lead` its lead sentence's (the cosine to the lead's vector, and
 BM25 over the leads' own FTS index). The article is shown with its passage of highest
 alpha * d + (1 - alpha) * k. On both dev sets it beats plain reciprocal rank fusion (k=60) by
 0.03-0.05 MRR@10, significantly, and by more on queries that share few words with the story
@@ -40,8 +40,8 @@ class ScoreWeights:
     """The constants of `score_fusion` (chosen by 5-fold cross-validation, bench/README.md)."""
 
     alpha: float = 0.65  # the semantic side's share; the keyword side gets 1 - alpha
-    lead: float = 0.3  # the article's first passage, beside its best one
-    first: float = 0.3  # the article's lead sentence
+    first_passage: float = 0.3  # the article's first passage, beside its best one
+    lead: float = 0.3  # the article's lead sentence (ingest/leads.py)
 
 
 SCORE_WEIGHTS = ScoreWeights()
@@ -143,10 +143,12 @@ def score_fusion(
         lead_in = lead_pid in shown
         d_lead = dense.get(lead_pid, dense_floor) if lead_in else dense_floor
         k_lead = lexical.get(lead_pid, lexical_floor) if lead_in else lexical_floor
-        dense_side = d_max + weights.lead * d_lead + weights.first * first_dense.get(article, 0.0)
-        keyword_side = k_max + weights.lead * k_lead
+        dense_side = (
+            d_max + weights.first_passage * d_lead + weights.lead * first_dense.get(article, 0.0)
+        )
+        keyword_side = k_max + weights.first_passage * k_lead
         if first_lexical:
-            keyword_side += weights.first * first_lexical.get(article, first_floor)
+            keyword_side += weights.lead * first_lexical.get(article, first_floor)
         article_score[article] = alpha * dense_side + (1 - alpha) * keyword_side
 
     def order(pid: int) -> tuple[float, int, int, float, int]:

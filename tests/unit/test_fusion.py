@@ -72,7 +72,7 @@ def test_ties_go_to_the_lower_passage_id_and_removed_passages_are_skipped():
 
 
 def test_the_weights_move_the_balance_between_the_sides():
-    semantic_only = ScoreWeights(alpha=1.0, lead=0.0, first=0.0)
+    semantic_only = ScoreWeights(alpha=1.0, first_passage=0.0, lead=0.0)
     fused = score_fusion(SEMANTIC, KEYWORD, OWNERS, FIRST, weights=semantic_only)
     assert [pid for pid, _ in fused][0] == 3
 
