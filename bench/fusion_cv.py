@@ -95,6 +95,7 @@ def main() -> int:
         reciprocal_rank_fusion,
         score_fusion,
     )
+    from newsarchive.archive.search.request import CANDIDATE_DEPTH
 
     grid = [
         ScoreWeights(a, first, lead) for a, first, lead in itertools.product(ALPHAS, FIRSTS, LEADS)
@@ -122,10 +123,16 @@ def main() -> int:
                 lambda c: reciprocal_rank_fusion([[p for p, _ in c[0]], [p for p, _ in c[1]]], 60)
             ),
         )
-        fixed = per_query(queries, runs_for(lambda c: score_fusion(*c, weights=SCORE_WEIGHTS)))
+        fixed = per_query(
+            queries,
+            runs_for(lambda c: score_fusion(*c, weights=SCORE_WEIGHTS, depth=CANDIDATE_DEPTH)),
+        )
         table = []
         for weights in grid:
-            scores = per_query(queries, runs_for(lambda c, w=weights: score_fusion(*c, weights=w)))
+            scores = per_query(
+                queries,
+                runs_for(lambda c, w=weights: score_fusion(*c, weights=w, depth=CANDIDATE_DEPTH)),
+            )
             table.append(scores)
         rng = np.random.default_rng(2026)
         fold_of = rng.permutation(np.arange(len(queries)) % args.folds)

@@ -32,6 +32,7 @@ RRF_K = 5
 # paraphrased queries, so it breaks ties rather than leads.
 HYBRID_WEIGHTS = (1.0, 0.5)
 PLAIN_RRF_K = 60  # the textbook constant: the baseline any user could assemble
+LEAD_DEPTH = 1000  # leads the lead keyword list holds: the best-matching leads of the archive
 FUSIONS = ("score", "rrf", "rrf60")
 
 
@@ -61,26 +62,34 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def normalised(ranked: Sequence[tuple[object, float]]) -> tuple[dict[object, float], float]:
-    """A candidate list's scores divided by its best (when positive) -> (id -> score, the
-    list's lowest normalised score, what an absent candidate gets)."""
+def normalised(
+    ranked: Sequence[tuple[object, float]], depth: int | None = None
+) -> tuple[dict[object, float], float]:
+    """A candidate list's scores divided by its best (when positive) -> (id -> score, what an
+    absent candidate gets). A list cut at `depth` (or of unknown depth) gives the absent its
+    lowest score: they scored at most that. A shorter list holds every match, so the absent
+    matched nothing and get 0: otherwise a query whose rare word matches one passage would
+    give every passage that passage's keyword score."""
     if not ranked:
         return {}, 0.0
     top = max(score for _, score in ranked)
     scale = top if top > 0 else 1.0
     scores = {item: score / scale for item, score in ranked}
-    return scores, min(scores.values())
+    complete = depth is not None and len(ranked) < depth
+    return scores, 0.0 if complete else min(scores.values())
 
 
 def passage_fusion(
     semantic: Sequence[tuple[int, float]],
     keyword: Sequence[tuple[int, float]],
     alpha: float = SCORE_WEIGHTS.alpha,
+    depth: int | None = None,
 ) -> list[tuple[int, float]]:
-    """Passages by alpha * d + (1 - alpha) * k (normalised scores, absent = the list's lowest),
-    best first, ties by id: the passage-level half of `score_fusion`."""
-    dense, dense_floor = normalised(semantic)
-    lexical, lexical_floor = normalised(keyword)
+    """Passages by alpha * d + (1 - alpha) * k (normalised scores, absent as `normalised`
+    says for lists asked to `depth`), best first, ties by id: the passage-level half of
+    `score_fusion`."""
+    dense, dense_floor = normalised(semantic, depth)
+    lexical, lexical_floor = normalised(keyword, depth)
     scores = {
         pid: alpha * dense.get(pid, dense_floor) + (1 - alpha) * lexical.get(pid, lexical_floor)
         for pid in dict.fromkeys([p for p, _ in semantic] + [p for p, _ in keyword])
@@ -96,6 +105,8 @@ def score_fusion(
     lead_cosines: Mapping[str, float] | None = None,
     lead_keyword: Sequence[tuple[str, float]] | None = None,
     weights: ScoreWeights = SCORE_WEIGHTS,
+    depth: int | None = None,
+    lead_depth: int | None = LEAD_DEPTH,
 ) -> list[tuple[int, float]]:
     """Article-level score fusion (the module docstring): the candidate passages ordered by
     their article's score, each article's shown passage first, then its other candidates;
@@ -106,13 +117,15 @@ def score_fusion(
     retrieval); `first_passage`: article id -> its position-0 passage id (needed only where
     that passage is a candidate: otherwise its scores are the lists' lowest); `lead_cosines`:
     article id -> cosine of the query and its lead (articles without a lead left out);
-    `lead_keyword`: [(article id, BM25 of its lead)], best first, over the whole archive.
+    `lead_keyword`: [(article id, BM25 of its lead)], best first, over the whole archive;
+    `depth` and `lead_depth`: how deep the passage lists and the lead list were asked
+    (`normalised`: what an absent candidate gets).
     Without lead evidence (an archive whose leads `reindex` has not filled yet) those terms
     are absent.
     """
     alpha = weights.alpha
-    dense, dense_floor = normalised(semantic)
-    lexical, lexical_floor = normalised(keyword)
+    dense, dense_floor = normalised(semantic, depth)
+    lexical, lexical_floor = normalised(keyword, depth)
     first_passage = first_passage or {}
     # article -> [D_max, K_max, shown passage's score, shown passage id]
     best: dict[str, list] = {}
@@ -136,7 +149,7 @@ def score_fusion(
         top = max((lead_cosines.get(a, 0.0) for a in best), default=0.0)
         scale = top if top > 0 else 1.0
         first_dense = {a: lead_cosines.get(a, 0.0) / scale for a in best}
-    first_lexical, first_floor = normalised(lead_keyword or [])
+    first_lexical, first_floor = normalised(lead_keyword or [], lead_depth)
     article_score: dict[str, float] = {}
     for article, (d_max, k_max, _, _) in best.items():
         lead_pid = first_passage.get(article)

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..records import LeadRow
+from ..search.fusion import LEAD_DEPTH
 from .fts import CommonTerms, fts_terms
 
 if TYPE_CHECKING:
     from ..search.filters import Filters
     from .store import Store
 
-LEAD_DEPTH = 1000  # leads the keyword side returns: the best-matching leads of the archive
 # Leads from which very common query terms are left out (as passages from 200,000 on, fts.py):
 # about the same archive size, at four passages an article.
 COMMON_TERMS_FROM = 50_000
