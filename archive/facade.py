@@ -277,8 +277,8 @@ class Archive:
         """Ranked results for a natural-language query; filters apply before ranking.
 
         Takes a `SearchRequest`, or the query and its options as keyword arguments (`limit`,
-        `offset`, `mode`, `since`, `until`, `source`, `where`, `group`, `collapse`, `sort`,
-        `after`, `facets`, `facet_size`, `timeline`). With `collapse`, syndicated copies of one
+        `offset`, `mode`, `fusion`, `since`, `until`, `source`, `where`, `group`, `collapse`,
+        `sort`, `after`, `facets`, `facet_size`, `timeline`). With `collapse`, syndicated copies of one
         story are one result whose `also_in` names the other outlets. `total` counts the
         matching set (search/matching.py), `pageable` what relevance order pages through.
         """
