@@ -125,13 +125,17 @@ def main() -> int:
         )
         fixed = per_query(
             queries,
-            runs_for(lambda c: score_fusion(*c, weights=SCORE_WEIGHTS, depth=CANDIDATE_DEPTH)),
+            runs_for(
+                lambda c: score_fusion(*c, weights=SCORE_WEIGHTS, keyword_depth=CANDIDATE_DEPTH)
+            ),
         )
         table = []
         for weights in grid:
             scores = per_query(
                 queries,
-                runs_for(lambda c, w=weights: score_fusion(*c, weights=w, depth=CANDIDATE_DEPTH)),
+                runs_for(
+                    lambda c, w=weights: score_fusion(*c, weights=w, keyword_depth=CANDIDATE_DEPTH)
+                ),
             )
             table.append(scores)
         rng = np.random.default_rng(2026)

@@ -83,13 +83,13 @@ def passage_fusion(
     semantic: Sequence[tuple[int, float]],
     keyword: Sequence[tuple[int, float]],
     alpha: float = SCORE_WEIGHTS.alpha,
-    depth: int | None = None,
+    keyword_depth: int | None = None,
 ) -> list[tuple[int, float]]:
     """Passages by alpha * d + (1 - alpha) * k (normalised scores, absent as `normalised`
-    says for lists asked to `depth`), best first, ties by id: the passage-level half of
-    `score_fusion`."""
-    dense, dense_floor = normalised(semantic, depth)
-    lexical, lexical_floor = normalised(keyword, depth)
+    says; the keyword list was asked to `keyword_depth`), best first, ties by id: the
+    passage-level half of `score_fusion`."""
+    dense, dense_floor = normalised(semantic)  # every passage has a cosine: never complete
+    lexical, lexical_floor = normalised(keyword, keyword_depth)
     scores = {
         pid: alpha * dense.get(pid, dense_floor) + (1 - alpha) * lexical.get(pid, lexical_floor)
         for pid in dict.fromkeys([p for p, _ in semantic] + [p for p, _ in keyword])
@@ -105,7 +105,7 @@ def score_fusion(
     lead_cosines: Mapping[str, float] | None = None,
     lead_keyword: Sequence[tuple[str, float]] | None = None,
     weights: ScoreWeights = SCORE_WEIGHTS,
-    depth: int | None = None,
+    keyword_depth: int | None = None,
     lead_depth: int | None = LEAD_DEPTH,
 ) -> list[tuple[int, float]]:
     """Article-level score fusion (the module docstring): the candidate passages ordered by
@@ -118,14 +118,14 @@ def score_fusion(
     that passage is a candidate: otherwise its scores are the lists' lowest); `lead_cosines`:
     article id -> cosine of the query and its lead (articles without a lead left out);
     `lead_keyword`: [(article id, BM25 of its lead)], best first, over the whole archive;
-    `depth` and `lead_depth`: how deep the passage lists and the lead list were asked
-    (`normalised`: what an absent candidate gets).
+    `keyword_depth` and `lead_depth`: how deep the keyword list and the lead list were asked
+    (`normalised`: what an absent candidate gets; a cosine list is always taken as cut).
     Without lead evidence (an archive whose leads `reindex` has not filled yet) those terms
     are absent.
     """
     alpha = weights.alpha
-    dense, dense_floor = normalised(semantic, depth)
-    lexical, lexical_floor = normalised(keyword, depth)
+    dense, dense_floor = normalised(semantic)  # every passage has a cosine: never complete
+    lexical, lexical_floor = normalised(keyword, keyword_depth)
     first_passage = first_passage or {}
     # article -> [D_max, K_max, shown passage's score, shown passage id]
     best: dict[str, list] = {}

@@ -172,12 +172,12 @@ class Searcher:
         """The default hybrid ranking (search/fusion.py): passages by their article's score
         from best passage, first passage and lead; passages alone when `group` is off."""
         if not request.group:
-            return passage_fusion(semantic, keyword, depth=CANDIDATE_DEPTH), keyword, {}
+            return passage_fusion(semantic, keyword, keyword_depth=CANDIDATE_DEPTH), keyword, {}
         article_of = self.catalog.article_ids(
             list(dict.fromkeys([pid for pid, _ in semantic] + [pid for pid, _ in keyword]))
         )
         if self.leads is None:
-            fused = score_fusion(semantic, keyword, article_of, depth=CANDIDATE_DEPTH)
+            fused = score_fusion(semantic, keyword, article_of, keyword_depth=CANDIDATE_DEPTH)
             return fused, keyword, article_of
         articles = list(dict.fromkeys(article_of.values()))
         cosines, first_passage = self.leads.lookup(query_vector, articles)
@@ -187,7 +187,13 @@ class Searcher:
             else self.leads.keyword(request.query, request.filters())
         )
         fused = score_fusion(
-            semantic, keyword, article_of, first_passage, cosines, leads, depth=CANDIDATE_DEPTH
+            semantic,
+            keyword,
+            article_of,
+            first_passage,
+            cosines,
+            leads,
+            keyword_depth=CANDIDATE_DEPTH,
         )
         return fused, keyword, article_of
 

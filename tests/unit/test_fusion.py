@@ -92,3 +92,16 @@ def test_passages_alone_are_a_convex_combination():
 def test_reciprocal_rank_fusion_is_still_there():
     fused = reciprocal_rank_fusion([[1, 2], [2, 3]], k=60)
     assert [pid for pid, _ in fused] == [2, 1, 3]
+
+
+def test_a_keyword_list_shorter_than_asked_gives_the_absent_nothing():
+    semantic = [(1, 0.9), (2, 0.8)]
+    owners = {1: "A", 2: "B"}
+    # One passage matches a rare word: cut lists would give the absent its score (the list's
+    # lowest, here its only one), so the match would count for nothing.
+    cut = score_fusion(semantic, [(2, 4.0)], owners)
+    complete = score_fusion(semantic, [(2, 4.0)], owners, keyword_depth=500)
+    assert [pid for pid, _ in cut] == [1, 2]
+    assert [pid for pid, _ in complete] == [2, 1]
+    assert normalised([(2, 4.0)], 500) == ({2: 1.0}, 0.0)
+    assert normalised([(2, 4.0), (3, 2.0)], 2) == ({2: 1.0, 3: 0.5}, 0.5)  # cut at 2
