@@ -48,6 +48,7 @@ class SearchParams(BaseModel):
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0)
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
+    fusion: Literal["score", "rrf", "rrf60"] = "score"
     since: str | None = None
     until: str | None = None
     source: list[str] = Field(default_factory=list, description="Repeatable.")

@@ -111,18 +111,22 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run every query through `archive.search` and score the article rankings.
 
+    `mode` is a search mode, or `hybrid:FUSION` for hybrid with another fusion (`rrf`,
+    `rrf60`: search/fusion.py).
     `owners` maps ids recorded as exact copies to their stored article, applied to the labels
     and to the results alike. `per_query` adds, per query, the rank of the first relevant
     result, the top hit and the query's scores (what `compare` pairs).
     """
     if owners is not None:
         queries = resolve_copies(queries, owners)
+    search_mode, _, fusion = mode.partition(":")  # "hybrid:rrf60": hybrid with that fusion
+    options = {"fusion": fusion} if fusion else {}
     runs: dict[str, list[str]] = {}
     tops: dict[str, dict[str, Any] | None] = {}
     latencies = []
     for query in queries:
         started = time.perf_counter()
-        response = archive.search(query["query"], limit=depth, mode=mode)
+        response = archive.search(query["query"], limit=depth, mode=search_mode, **options)
         latencies.append((time.perf_counter() - started) * 1000)
         ids = [h.article.id for h in response.hits]
         if owners is not None:

@@ -43,7 +43,7 @@ from .search.matching import MatchScope, summarise
 from .search.request import SearchRequest, SearchResponse
 from .search.searcher import Reranker, Searcher
 from .search.timeline import TimelineResponse
-from .store import FeedPolls, KeywordIndex, Store
+from .store import FeedPolls, KeywordIndex, LeadIndex, Store
 from .store.explore import ExploreStore
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class Archive:
             self.path / "vectors.faiss", self.store, self._dimension, self._index_kind
         )
         self.keyword = KeywordIndex(self.store)
+        self.leads = LeadIndex(self.store)  # each article's lead, for hybrid's default ranking
         self.explore = ExploreStore(self.store)  # matching sets: totals, facets, date order
         self._model_path = model or configured_model()
         self._embedder = embedder
@@ -282,8 +283,8 @@ class Archive:
         """Ranked results for a natural-language query; filters apply before ranking.
 
         Takes a `SearchRequest`, or the query and its options as keyword arguments (`limit`,
-        `offset`, `mode`, `since`, `until`, `source`, `where`, `group`, `collapse`, `sort`,
-        `after`, `facets`, `facet_size`, `timeline`). With `collapse`, syndicated copies of one
+        `offset`, `mode`, `fusion`, `since`, `until`, `source`, `where`, `group`, `collapse`,
+        `sort`, `after`, `facets`, `facet_size`, `timeline`). With `collapse`, syndicated copies of one
         story are one result whose `also_in` names the other outlets. `total` counts the
         matching set (search/matching.py), `pageable` what relevance order pages through.
         """
@@ -319,6 +320,7 @@ class Archive:
             matches=self.explore,
             rrf_k=self.rrf_k,
             reranker=self.reranker,
+            leads=self.leads,
         )
 
     # -- explore: the matching set (search/matching.py) counted, ordered, listed, exported --
@@ -496,9 +498,10 @@ class Archive:
         """Rebuild the FAISS index from the vectors stored in SQLite.
 
         `kind` (auto, flat, ivf, hnsw) is remembered for later writes. `reembed` first
-        re-encodes every passage with the configured model and backend, which is how an archive
-        moves to another model or between fp32 and int8 vectors, and how an archive built
-        before titles gets its headings into its vectors (ingest/embed.py).
+        re-encodes every passage (and lead) with the configured model and backend, which is how
+        an archive moves to another model or between fp32 and int8 vectors, and how an archive
+        built before titles gets its headings into its vectors (ingest/embed.py). Articles
+        without a lead (an archive from before leads were kept) get one (`leads_added`).
         """
         from .store.maintenance import keyword_problem, rebuild_keyword
 
@@ -512,11 +515,13 @@ class Archive:
             keyword = keyword_problem(self.store) is not None
             if keyword:
                 rebuild_keyword(self.store)
+            leads = self._fill_leads()
             index = self.vectors.rebuild()
             return {
                 "passages": len(index),
                 "kind": index.kind,
                 "reembedded": reembedded,
+                "leads_added": leads,
                 "keyword_rebuilt": keyword,
                 "seconds": round(time.perf_counter() - started, 2),
             }
@@ -539,8 +544,31 @@ class Archive:
             done += len(ids)
             if progress:
                 progress(0, done)
+        for rows in self.leads.texts(2048):
+            self.leads.set_vectors([a for a, _ in rows], embedder.encode([t for _, t in rows]))
         self.identity.record(embedder, HEADING_WEIGHT)
         return done
+
+    def _fill_leads(self) -> int:
+        """Give every article without a lead one (an archive from before leads were kept, or
+        one written by an older version): its first passage's opening, embedded. The model is
+        loaded only when some lead is missing."""
+        from .ingest.leads import lead_sentence
+        from .records import LeadRow
+
+        added = 0
+        for rows in self.leads.missing(1000):
+            leads = [(a, pid, lead_sentence([text])) for a, pid, text in rows]
+            leads = [(a, pid, text) for a, pid, text in leads if text]
+            if not leads:
+                continue
+            self.identity.check(self.embedder)
+            vectors = self.embedder.encode([text for _, _, text in leads])
+            self.leads.store_leads(
+                [(a, pid, LeadRow(text, v)) for (a, pid, text), v in zip(leads, vectors)]
+            )
+            added += len(leads)
+        return added
 
     def save_index(self) -> None:
         """Write the FAISS file if the in-memory index has changes it lacks."""

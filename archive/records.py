@@ -104,12 +104,21 @@ class PassageRow:
 
 
 @dataclass
+class LeadRow:
+    """An article's lead (ingest/leads.py), already embedded."""
+
+    text: str
+    vector: np.ndarray
+
+
+@dataclass
 class ArticleWrite:
     """One article to store, with its passages when its text is new or changed."""
 
     row: dict[str, Any]  # the columns of the `articles` table
     passages: list[PassageRow] | None  # None: metadata-only update, the passages stay
     fingerprint: Fingerprint | None = None  # with new text: how its copies are found
+    lead: LeadRow | None = None  # with new text: its lead sentence, stored beside the passages
 
     @property
     def article_id(self) -> str:

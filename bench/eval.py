@@ -1,12 +1,20 @@
-"""Retrieval quality on the dev sets, every mode, plus the fusion-parameter sweep.
+"""Retrieval quality on the dev sets: the hybrid fusions against plain RRF, every mode, sweeps.
 
-    python bench/eval.py                      # both dev sets, all modes
+    python bench/eval.py                      # both dev sets and question sets, all modes
     python bench/eval.py --sets bbc --sweep   # and the RRF k / weight sweep
     python bench/eval.py --titles             # titles kept vs bodies only, on bench/sets/
 
 With `--titles`, a second archive per corpus is built WITH titles (headings indexed beside the
 passages), and the question sets of bench/sets/ (queries that are not headlines) run through
 `Archive.evaluate` in every mode on both archives, each mode compared with a paired bootstrap.
+
+First, per set, the three hybrid rankings through the archive's own search (grouping, copies
+collapsed and resolved): plain RRF k=60 with equal weights (`hybrid:rrf60`, the baseline),
+the previous default RRF k=5 with keyword weight 0.5 (`hybrid:rrf`) and the default
+(`hybrid`: article-level score fusion with the lead), each with MRR@10 / nDCG@10 / R@10 and
+its paired difference to plain RRF (95% bootstrap interval, randomisation p), on the full set
+and its low-overlap subset (`title_body_overlap < 0.5`); then the question sets of
+bench/sets/ (queries that are not headlines), on the same bodies-only archives.
 
 Builds (once) an archive per corpus from the bodies only (titles dropped, otherwise the headline
 query is trivially in the index) under bench/.work/, then prints markdown tables. Reads
@@ -25,6 +33,18 @@ SHARED = ROOT.parent / "shared"
 SETS = {
     "bbc": ("corpora/bbc.jsonl", "eval/bbc_headlines.jsonl"),
     "reuters": ("corpora/reuters21578-6k.jsonl", "eval/reuters21578_headlines.jsonl"),
+}
+QUESTIONS = {
+    "bbc": ROOT / "bench" / "sets" / "bbc_questions.jsonl",
+    "reuters": ROOT / "bench" / "sets" / "reuters_questions.jsonl",
+}
+RANKINGS = ("hybrid:rrf60", "hybrid:rrf", "hybrid")
+LABELS = {
+    "hybrid:rrf60": "plain RRF k=60",
+    "hybrid:rrf": "previous hybrid (RRF k=5, kw 0.5)",
+    "hybrid": "default hybrid (score fusion + lead)",
+    "keyword": "keyword",
+    "semantic": "semantic",
 }
 
 
@@ -89,7 +109,7 @@ def variants(ranked: dict, sweep: bool):
     yield "keyword", lambda qid: [(p, 0.0) for p in ranked[qid][1]]
     yield "semantic", lambda qid: [(p, 0.0) for p in ranked[qid][0]]
     yield (
-        f"hybrid (default: RRF k={RRF_K}, keyword weight {HYBRID_WEIGHTS[1]})",
+        f"hybrid:rrf (previous default: RRF k={RRF_K}, keyword weight {HYBRID_WEIGHTS[1]})",
         lambda qid: reciprocal_rank_fusion(ranked[qid], RRF_K, HYBRID_WEIGHTS),
     )
     if sweep:
@@ -137,6 +157,39 @@ def titles_table(name: str, work: Path, backend: str | None) -> None:
     on.close()
 
 
+def comparison(archive, name: str, subset: str, queries, rankings) -> None:
+    """Rows of the fusion table: each ranking's figures and its difference to the first."""
+    result = archive.compare(queries, list(rankings))
+    diffs = {(r["mode"], r["metric"]): r for r in result["comparisons"]}
+
+    def diff(mode: str, metric: str) -> str:
+        row = diffs.get((mode, metric))
+        if row is None:
+            return "—"
+        low, high = row["ci95"]
+        return f"{row['difference']:+.3f} [{low:+.3f}, {high:+.3f}] p={row['p_value']:.4f}"
+
+    for run in result["modes"]:
+        mode = run["mode"]
+        print(f"| {name} | {subset} ({run['queries']}) | {LABELS.get(mode, mode)} "
+              f"| {run['mrr']:.3f} | {run['ndcg']:.3f} | {run['recall']:.3f} "
+              f"| {diff(mode, 'mrr')} | {diff(mode, 'ndcg')} |", flush=True)  # fmt: skip
+
+
+def fusion_table(archive, name: str, queries, rankings, questions: Path | None) -> None:
+    from newsarchive.archive.evaluate import LOW_OVERLAP, load_queries
+
+    print(f"\n#### {name}: hybrid rankings against plain RRF (`bench/eval.py --sets {name}`)\n")
+    print("| set | queries | ranking | MRR@10 | nDCG@10 | R@10 | Δ MRR vs plain RRF [95% CI] p "
+          "| Δ nDCG [95% CI] p |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    low = [q for q in queries if q.get("title_body_overlap", 1.0) < LOW_OVERLAP]
+    comparison(archive, f"{name} headlines", "all", queries, rankings)
+    comparison(archive, f"{name} headlines", "overlap < 0.5", low, rankings)
+    if questions is not None and questions.exists():
+        comparison(archive, f"{name} questions", "all", load_queries(questions), rankings)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", default="bbc,reuters")
@@ -147,6 +200,15 @@ def main() -> int:
     )
     parser.add_argument("--target-tokens", type=int, help="pack paragraphs up to this size")
     parser.add_argument("--backend", help="onnx, onnx-int8 or torch (default: the archive's)")
+    parser.add_argument(
+        "--rankings",
+        default=",".join(RANKINGS),
+        help="compared through the archive's search, each against the first",
+    )
+    parser.add_argument("--no-questions", action="store_true", help="skip bench/sets/")
+    parser.add_argument(
+        "--fusion-only", action="store_true", help="only the fusion table, not every mode"
+    )
     parser.add_argument(
         "--titles",
         action="store_true",
@@ -166,6 +228,13 @@ def main() -> int:
         archive = open_archive(name, args.work, args.min_tokens, args.target_tokens, args.backend)
         queries = load_queries(SHARED / SETS[name][1])
         n_low = sum(q.get("title_body_overlap", 1.0) < 0.5 for q in queries)
+        if archive.leads.count() < archive.stats()["articles"]:
+            print(f"{name}: filling article leads: {archive.reindex()}")
+        questions = None if args.no_questions else QUESTIONS.get(name)
+        fusion_table(archive, name, queries, args.rankings.split(","), questions)
+        if args.fusion_only:
+            archive.close()
+            continue
         started = time.perf_counter()
         ranked = rankings(archive, queries)
         per_query_ms = (time.perf_counter() - started) * 1000 / len(queries)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/serving.py                     # 10k, 100k, 1M
     .venv/bin/python bench/serving.py --sizes 100000 --queries 100
+    .venv/bin/python bench/serving.py --sizes 1000000 --modes hybrid --fusions score,rrf --no-http
 
 `bench/query.py` times the FAISS index alone; this times what a user waits for: query encoding,
 the filtered vector search, FTS5 BM25, fusion, grouping, snippets and the SQLite reads, first
@@ -13,7 +14,12 @@ paragraphs, reused in order until the size is reached, four per article) so FTS5
 statistics, but their vectors are the clustered synthetic ones of `bench/query.py`, not
 embeddings of those texts, so only the timings mean anything, not the rankings. Queries are real
 BBC headlines. Archives are written straight through the store (no embedding) under
-bench/.work/serving-<size>/ and reused by later runs.
+bench/.work/serving-<size>/ and reused by later runs. Each article's lead (ingest/leads.py) is
+its first passage's opening with that passage's synthetic vector; an archive built before
+leads were kept gets them on first use.
+
+`--fusions score,rrf` times hybrid under each fusion, alternating them query by query in one
+run (so load on a shared machine hits both alike), and reports wall and CPU time per query.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from query import percentiles, seed_archive, synthetic  # noqa: E402
 
+LEAD_BATCH = 5000
+
 
 def paragraphs() -> list[tuple[str, str, str | None]]:
     """(text, source, date) for every body paragraph of the Reuters and BBC corpora."""
@@ -55,12 +63,14 @@ def paragraphs() -> list[tuple[str, str, str | None]]:
 def build(size: int, base: np.ndarray, pool: list, embedder) -> Path:
     """A synthetic archive of `size` passages (see the module docstring), built once."""
     from newsarchive.archive import Archive
-    from newsarchive.archive.records import ArticleWrite, PassageRow
+    from newsarchive.archive.ingest.leads import lead_sentence
+    from newsarchive.archive.records import ArticleWrite, LeadRow, PassageRow
 
     folder = WORK / f"serving-{size}"
     archive = Archive(folder, embedder=embedder)
     stored = archive.stats()["passages"]
     if stored == size:
+        synthetic_leads(archive)
         archive.close()
         return folder
     if stored:
@@ -89,7 +99,8 @@ def build(size: int, base: np.ndarray, pool: list, embedder) -> Path:
             )
             for i, (text, _, _) in enumerate(texts)
         ]
-        writes.append(ArticleWrite(row, passages))
+        lead = LeadRow(lead_sentence([texts[0][0]]), vectors[start])
+        writes.append(ArticleWrite(row, passages, lead=lead))
         if len(writes) == 5000 or start + 4 >= size:
             archive.store.save(writes)
             writes = []
@@ -102,6 +113,50 @@ def build(size: int, base: np.ndarray, pool: list, embedder) -> Path:
         f"built {folder} ({size:,} passages, index {kind}) in {time.perf_counter() - started:.0f} s"
     )
     return folder
+
+
+def synthetic_leads(archive) -> None:
+    """Leads for a synthetic archive built before leads were kept: each article's first
+    passage's opening, with that passage's (synthetic) vector."""
+    from newsarchive.archive.ingest.leads import lead_sentence
+    from newsarchive.archive.records import LeadRow
+
+    with archive.store.reading() as conn:  # leads written before they kept their passage id
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(article_leads)")]
+    if "passage_id" not in columns:
+        raise SystemExit(f"{archive.path}: leads from an older build of this branch; rebuild")
+    if archive.leads.count() >= archive.stats()["articles"]:
+        return
+    started = time.perf_counter()
+    done = 0
+    for rows in archive.leads.missing(LEAD_BATCH):
+        ids = [pid for _, pid, _ in rows]
+        vectors = archive.store.vectors_for(ids, archive.identity.stored_dimension())
+        archive.leads.store_leads(
+            [
+                (a, pid, LeadRow(lead_sentence([text]), v))
+                for (a, pid, text), v in zip(rows, vectors)
+            ]
+        )
+        done += len(rows)
+        print(f"  {done:,} leads written", end="\r", flush=True)
+    print(f"leads for {done:,} articles in {time.perf_counter() - started:.0f} s")
+
+
+def time_fusions(archive, fusions: list[str], queries: list[str]) -> dict[str, tuple]:
+    """Hybrid under each fusion, alternating per query: fusion -> (wall s, CPU s) lists."""
+    for query in queries[:5]:  # warm-up
+        for fusion in fusions:
+            archive.search(query, mode="hybrid", fusion=fusion)
+    out: dict[str, tuple[list[float], list[float]]] = {f: ([], []) for f in fusions}
+    for number, query in enumerate(queries):
+        order = fusions if number % 2 == 0 else fusions[::-1]
+        for fusion in order:
+            wall, cpu = time.perf_counter(), time.process_time()
+            archive.search(query, mode="hybrid", fusion=fusion)
+            out[fusion][0].append(time.perf_counter() - wall)
+            out[fusion][1].append(time.process_time() - cpu)
+    return out
 
 
 def time_calls(call, queries: list[str]) -> list[float]:
@@ -139,6 +194,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--modes", default="semantic,hybrid")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--fusions", help="time hybrid under these fusions, alternated")
+    parser.add_argument("--no-http", action="store_true", help="in-process timings only")
     args = parser.parse_args()
     if not (SHARED / "corpora" / "bbc.jsonl").exists():
         print(f"{SHARED} not found; this benchmark needs ../shared/ (skipped)")
@@ -162,10 +219,31 @@ def main() -> int:
         with Archive(folder, embedder=embedder) as archive:
             archive.searcher()  # model and index loaded: a server's steady state
             kind = archive.stats().get("index")
+            if args.fusions:
+                fusions = args.fusions.split(",")
+                timed = time_fusions(archive, fusions, headlines)
+                print("| passages | fusion | p50 wall ms | p95 wall ms | p50 CPU ms | p95 CPU ms "
+                      "| mean wall ms | mean CPU ms |")  # fmt: skip
+                print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+                for fusion, (wall, cpu) in timed.items():
+                    w, c = np.array(wall) * 1000, np.array(cpu) * 1000
+                    print(f"| {size:,} | {fusion} | {np.percentile(w, 50):.1f} | "
+                          f"{np.percentile(w, 95):.1f} | {np.percentile(c, 50):.1f} | "
+                          f"{np.percentile(c, 95):.1f} | {w.mean():.1f} | {c.mean():.1f} |",
+                          flush=True)  # fmt: skip
+                base = timed[fusions[-1]]
+                for fusion in fusions[:-1]:
+                    ratio = np.median(timed[fusion][0]) / np.median(base[0])
+                    cpu_ratio = np.median(timed[fusion][1]) / np.median(base[1])
+                    print(f"{fusion} / {fusions[-1]}: p50 wall x{ratio:.2f}, p50 CPU "
+                          f"x{cpu_ratio:.2f}")  # fmt: skip
+                continue
             for mode in args.modes.split(","):
                 seconds = time_calls(lambda q, m=mode: archive.search(q, mode=m), headlines)
                 rows.append((size, kind, mode, "in-process", *percentiles(seconds)))
                 print("|", " | ".join(map(str, rows[-1])), flush=True)
+        if args.no_http or args.fusions:
+            continue
         server = serve(folder, args.port)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=60) as client:

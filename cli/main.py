@@ -159,6 +159,9 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT)] = 10,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, semantic or keyword.")] = "hybrid",
+    fusion: Annotated[
+        str, typer.Option("--fusion", help="Hybrid's fusion: score (default), rrf or rrf60.")
+    ] = "score",
     since: Annotated[
         str | None, typer.Option("--since", help="Only articles on/after this date.")
     ] = None,
@@ -219,6 +222,7 @@ def search(
         limit=limit,
         offset=offset,
         mode=mode,
+        fusion=fusion,
         since=since,
         until=until,
         source=source,
@@ -396,7 +400,12 @@ def evaluate(
     queries: Annotated[Path, typer.Argument(help="JSONL lines {qid, query, relevant_ids}.")],
     data: DataOption = None,
     mode: Annotated[
-        list[str] | None, typer.Option("--mode", help="hybrid, semantic, keyword (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--mode",
+            help="hybrid, semantic, keyword; hybrid:rrf or hybrid:rrf60 for hybrid with "
+            "reciprocal rank fusion (repeatable).",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Cut-off depth.")] = 10,
     per_query: Annotated[

@@ -52,7 +52,7 @@ INDENT = 4  # result lines under the title: wrapped lines keep this indent
 
 # What a result's score means, one line (under 80 columns) per mode, printed under the results.
 SCORE_MEANING = {
-    "hybrid": "score: fused keyword and semantic ranks (higher is better; this query only)",
+    "hybrid": "score: fused keyword and semantic evidence (higher is better; this query only)",
     "semantic": "score: cosine similarity of query and passage (-1 to 1; higher is closer)",
     "keyword": "score: BM25 weight of the query's words (higher is better; this query only)",
 }

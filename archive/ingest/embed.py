@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from ..records import IngestReport, PassageRow
+from ..records import IngestReport, LeadRow, PassageRow
 from .plan import BatchPlan
 
 Encoder = Callable[[list[str]], np.ndarray]
@@ -69,21 +69,26 @@ def embed_plan(
     force: bool = False,
     heading_weight: float = 0.0,
 ) -> BatchPlan:
-    """Fill each write's passages with vectors; only inputs never embedded before are encoded
-    (all of them with `force`)."""
+    """Fill each write's passages and lead with vectors; only inputs never embedded before are
+    encoded (all of them with `force`). Leads (ingest/leads.py) are embedded as plain text,
+    without the heading blend, since the ranking compares them with the query on their own."""
     inputs = {
         (t, item.heading): input_hash(t, item.heading, heading_weight)
         for item in plan.to_embed
         for t in item.texts
     }
-    known = {} if force else known_vectors(inputs.values())
+    leads = {item.lead: text_hash(item.lead) for item in plan.to_embed if item.lead}
+    known = {} if force else known_vectors(list(inputs.values()) + list(leads.values()))
     missing = list(dict.fromkeys(k for k, h in inputs.items() if h not in known))
-    if missing:
-        vectors = encode_inputs(
-            encode, [t for t, _ in missing], [h for _, h in missing], heading_weight
-        )
+    missing_leads = [t for t, h in leads.items() if h not in known]
+    if missing or missing_leads:  # one encode call for a batch's passages and leads
+        texts = [t for t, _ in missing] + missing_leads
+        headings = [h for _, h in missing] + [""] * len(missing_leads)
+        vectors = encode_inputs(encode, texts, headings, heading_weight)
         for key, vector in zip(missing, vectors):
             known[inputs[key]] = vector
+        for text, vector in zip(missing_leads, vectors[len(missing) :]):
+            known[leads[text]] = vector
         report.passages_embedded += len(missing)
     for item in plan.to_embed:
         article_id = item.write.article_id
@@ -92,4 +97,6 @@ def embed_plan(
             key = inputs[(text, item.heading)]
             row = PassageRow(article_id, position, text, key, known[key], item.heading)
             item.write.passages.append(row)
+        if item.lead:
+            item.write.lead = LeadRow(item.lead, known[leads[item.lead]])
     return plan

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from ..records import Article, ArticleWrite, ExactCopy, IngestReport
 from .fingerprint import Fingerprint
+from .leads import lead_sentence
 
 Splitter = Callable[[list[str]], list[str]]  # an article's paragraphs -> passage texts
 
@@ -44,6 +45,7 @@ class ToEmbed:
     write: ArticleWrite
     texts: list[str]
     heading: str = ""  # Article.heading(): indexed beside every passage
+    lead: str | None = None  # the article's lead sentence (ingest/leads.py), embedded too
 
 
 @dataclass
@@ -163,5 +165,5 @@ class Planner:
                 texts = self.split(article.paragraphs)
             write = ArticleWrite(row, [], fingerprint)
             plan.writes.append(write)
-            plan.to_embed.append(ToEmbed(write, texts, article.heading()))
+            plan.to_embed.append(ToEmbed(write, texts, article.heading(), lead_sentence(texts)))
         return plan

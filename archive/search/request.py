@@ -28,6 +28,7 @@ from .timeline import Timeline, TimelineOption
 
 MODES = ("hybrid", "semantic", "keyword")
 Mode = Literal["hybrid", "semantic", "keyword"]
+Fusion = Literal["score", "rrf", "rrf60"]  # search/fusion.py's FUSIONS
 SORTS = ("relevance", "newest", "oldest")
 Sort = Literal["relevance", "newest", "oldest"]
 MAX_QUERY_CHARS = 1000
@@ -54,6 +55,12 @@ class SearchRequest(BaseModel):
     limit: int = Field(10, ge=1, le=MAX_LIMIT, description="Results per page.")
     offset: int = Field(0, ge=0, description="Results to skip (paging).")
     mode: Mode = Field("hybrid", description="hybrid (default), semantic or keyword.")
+    fusion: Fusion = Field(
+        "score",
+        description="How hybrid combines its two lists: score (default: article-level score "
+        "fusion with the lead), rrf (reciprocal rank fusion k=5, keyword weight 0.5: the "
+        "earlier default) or rrf60 (plain reciprocal rank fusion k=60, equal weights).",
+    )
     since: str | None = Field(None, description="Only articles dated on/after (ISO date).")
     until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
     source: list[str] = Field(default_factory=list, description="Only these sources.")
@@ -154,7 +161,8 @@ class SearchRequest(BaseModel):
 
     def order_key(self) -> str:
         """What a cursor must come from: the same results in the same order."""
-        fields = ("query", "mode", "since", "until", "source", "where", "group", "collapse")
+        fields = ("query", "mode", "fusion", "since", "until", "source", "where", "group")
+        fields += ("collapse",)
         return fingerprint([self.sort, *(getattr(self, f) for f in fields)])
 
 

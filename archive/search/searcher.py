@@ -10,8 +10,10 @@ reads (`PassageCatalog`), a keyword retriever and the vector search.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,7 +22,14 @@ import numpy as np
 from .collapse import Ranked, also_in, collapse, group_by_article
 from .facets import Facet, facets_of
 from .filters import Filters
-from .fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
+from .fusion import (
+    HYBRID_WEIGHTS,
+    PLAIN_RRF_K,
+    RRF_K,
+    passage_fusion,
+    reciprocal_rank_fusion,
+    score_fusion,
+)
 from .matching import MatchScope, MatchSets
 from .order import best_by_words, date_page, relevance_page
 from .request import CANDIDATE_DEPTH, ArticleRef, Hit, SearchRequest, SearchResponse
@@ -51,6 +60,31 @@ class PassageCatalog(Protocol):
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]: ...
 
 
+_SIDE_READS: ThreadPoolExecutor | None = None
+_SIDE_LOCK = threading.Lock()
+
+
+def side_reads() -> ThreadPoolExecutor:
+    """The few threads that run a search's lead query beside its retrievals (made once)."""
+    global _SIDE_READS
+    with _SIDE_LOCK:
+        if _SIDE_READS is None:
+            _SIDE_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lead-reads")
+        return _SIDE_READS
+
+
+class LeadEvidence(Protocol):
+    """What the default hybrid ranking reads of the articles' leads (store/leads.py)."""
+
+    def lookup(
+        self, query_vector: np.ndarray, article_ids: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, int]]: ...
+
+    def keyword(
+        self, query: str, filters: Filters, depth: int = ...
+    ) -> list[tuple[str, float]]: ...
+
+
 @dataclass
 class Candidates:
     """What ranking found for one request."""
@@ -64,7 +98,9 @@ class Candidates:
 class Searcher:
     """Runs a SearchRequest; `vector_search`/`encode_query` may be None for keyword-only use.
 
-    `matches` answers the matching set (total, date order, facets, timeline)."""
+    `matches` answers the matching set (total, date order, facets, timeline); `leads` the
+    articles' leads for the default hybrid ranking (without it, that ranking uses passages
+    only)."""
 
     def __init__(
         self,
@@ -76,6 +112,7 @@ class Searcher:
         matches: MatchSets,
         rrf_k: int = RRF_K,
         reranker: Reranker | None = None,
+        leads: LeadEvidence | None = None,
     ) -> None:
         self.catalog = catalog
         self.matches = matches
@@ -84,6 +121,7 @@ class Searcher:
         self.encode_query = encode_query
         self.rrf_k = rrf_k
         self.reranker = reranker
+        self.leads = leads
 
     def semantic(self, query: str, allowed: np.ndarray | None, depth: int) -> Ranked:
         return self.vector_search(self.encode_query(query), depth, allowed)
@@ -91,27 +129,79 @@ class Searcher:
     def rank(self, request: SearchRequest) -> tuple[Ranked, Ranked | None]:
         """All candidate passages for the query, best first, and the keyword candidates among
         them (None in semantic mode, which has none)."""
+        ranked, keyword, _ = self.ranking(request)
+        return ranked, keyword
+
+    def ranking(self, request: SearchRequest) -> tuple[Ranked, Ranked | None, dict[int, str]]:
+        """`rank`, with passage -> article for the candidates when ranking needed it (else
+        empty), so it is read once per search."""
         depth = CANDIDATE_DEPTH
         filters = request.filters()
         if request.mode == "keyword":
             keyword = self.keyword(request.query, filters, depth)
-            return keyword, keyword
+            return keyword, keyword, {}
+        lead_keyword = None
+        if request.mode == "hybrid" and request.fusion == "score" and request.group and self.leads:
+            # Needs only the query: read beside the two retrievals (SQLite and FAISS release
+            # the GIL), so the leads add little to a query's wall time.
+            lead_keyword = side_reads().submit(self.leads.keyword, request.query, filters)
         allowed = self.catalog.allowed_passages(filters)
-        semantic = self.semantic(request.query, allowed, depth)
+        query_vector = self.encode_query(request.query)
+        semantic = self.vector_search(query_vector, depth, allowed)
         if request.mode == "semantic":
-            return semantic, None
+            return semantic, None, {}
         keyword = self.keyword(request.query, filters, depth)
-        fused = reciprocal_rank_fusion(
-            [[pid for pid, _ in semantic], [pid for pid, _ in keyword]],
-            k=self.rrf_k,
-            weights=HYBRID_WEIGHTS,
+        if request.fusion == "score":
+            return self.score_fusion(request, query_vector, semantic, keyword, lead_keyword)
+        k, weights = (
+            (self.rrf_k, HYBRID_WEIGHTS) if request.fusion == "rrf" else (PLAIN_RRF_K, None)
         )
-        return fused, keyword
+        fused = reciprocal_rank_fusion(
+            [[pid for pid, _ in semantic], [pid for pid, _ in keyword]], k=k, weights=weights
+        )
+        return fused, keyword, {}
+
+    def score_fusion(
+        self,
+        request: SearchRequest,
+        query_vector: np.ndarray,
+        semantic: Ranked,
+        keyword: Ranked,
+        lead_keyword: Future | None = None,
+    ) -> tuple[Ranked, Ranked, dict[int, str]]:
+        """The default hybrid ranking (search/fusion.py): passages by their article's score
+        from best passage, first passage and lead; passages alone when `group` is off."""
+        if not request.group:
+            return passage_fusion(semantic, keyword, keyword_depth=CANDIDATE_DEPTH), keyword, {}
+        article_of = self.catalog.article_ids(
+            list(dict.fromkeys([pid for pid, _ in semantic] + [pid for pid, _ in keyword]))
+        )
+        if self.leads is None:
+            fused = score_fusion(semantic, keyword, article_of, keyword_depth=CANDIDATE_DEPTH)
+            return fused, keyword, article_of
+        articles = list(dict.fromkeys(article_of.values()))
+        cosines, first_passage = self.leads.lookup(query_vector, articles)
+        leads = (
+            lead_keyword.result()
+            if lead_keyword is not None
+            else self.leads.keyword(request.query, request.filters())
+        )
+        fused = score_fusion(
+            semantic,
+            keyword,
+            article_of,
+            first_passage,
+            cosines,
+            leads,
+            keyword_depth=CANDIDATE_DEPTH,
+        )
+        return fused, keyword, article_of
 
     def candidates(self, request: SearchRequest) -> Candidates:
         """The ranked candidates: grouped by article, reranked, collapsed."""
-        ranked, keyword = self.rank(request)
-        article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used three times
+        ranked, keyword, article_of = self.ranking(request)
+        if not article_of:
+            article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used 3 times
         others: dict[int, list[int]] = {}
         if request.group:
             ranked, others = group_by_article(ranked, article_of)

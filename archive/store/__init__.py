@@ -3,6 +3,7 @@ its schema as migrations."""
 
 from .feeds import FeedPolls
 from .fts import KeywordIndex
+from .leads import LeadIndex
 from .store import Store
 
-__all__ = ["FeedPolls", "KeywordIndex", "Store"]
+__all__ = ["FeedPolls", "KeywordIndex", "LeadIndex", "Store"]

@@ -16,10 +16,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..search.terms import STOPWORDS
-from .store import Store
 
 if TYPE_CHECKING:
     from ..search.filters import Filters
+    from .store import Store
 
 # BM25 weight of each of schema.FTS_COLUMNS (text, heading): measured in bench/README.md
 # ("Titles"); with no headings stored (bodies-only archives) the scores are the text's alone.
@@ -53,13 +53,17 @@ class CommonTerms:
     MIN_PASSAGES = 200_000
     SHARE = 0.02
 
-    def __init__(self) -> None:
+    def __init__(
+        self, fts: str = "passages_fts", table: str = "passages", min_rows: int | None = None
+    ) -> None:
         self.counts: dict[str, int] = {}
         self.size = 0
+        self.fts, self.table, self.min_rows = fts, table, min_rows  # fixed names, never input
 
     def filter(self, conn: Any, terms: list[str]) -> list[str]:
-        size = conn.execute("SELECT COALESCE(MAX(id), 0) FROM passages").fetchone()[0]
-        if size < self.MIN_PASSAGES or len(terms) < 2:
+        size = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}").fetchone()[0]
+        min_rows = self.MIN_PASSAGES if self.min_rows is None else self.min_rows
+        if size < min_rows or len(terms) < 2:
             return terms
         if size > self.size * 1.1:
             self.counts, self.size = {}, size
@@ -68,7 +72,7 @@ class CommonTerms:
         for term in terms:
             if term not in self.counts:
                 self.counts[term] = conn.execute(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? "
+                    f"SELECT COUNT(*) FROM (SELECT 1 FROM {self.fts} WHERE {self.fts} MATCH ? "
                     "LIMIT ?)",
                     [term, cutoff + 1],
                 ).fetchone()[0]

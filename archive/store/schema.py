@@ -275,6 +275,42 @@ def m007_titles(db: Database) -> None:
         db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('heading_weight', '0')")
 
 
+@migrations()
+def m008_leads(db: Database) -> None:
+    """Each article's lead (ingest/leads.py: the opening sentence of its first passage), with
+    its vector and an FTS5 row, for the hybrid ranking's lead evidence (search/fusion.py).
+
+    `article_leads` has one row per article with text, the id of the passage it opens (so
+    search reads an article's lead and first passage in one lookup), replaced and removed with
+    its passages (store/leads.py); `leads_fts` is kept in step by triggers, as `passages_fts` is. An archive
+    migrated here has no leads yet: search works without them (the lead terms are absent) until
+    `reindex` fills them.
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_leads (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "article_id TEXT NOT NULL UNIQUE, passage_id INTEGER NOT NULL, text TEXT NOT NULL, "
+        "vector BLOB NOT NULL)"
+    )
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS leads_fts USING FTS5 (text, "
+        "tokenize='porter unicode61 remove_diacritics 2', content='article_leads', "
+        "content_rowid='id')"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS article_leads_ai AFTER INSERT ON article_leads BEGIN "
+        "INSERT INTO leads_fts (rowid, text) VALUES (new.id, new.text); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS article_leads_ad AFTER DELETE ON article_leads BEGIN "
+        "INSERT INTO leads_fts (leads_fts, rowid, text) VALUES ('delete', old.id, old.text); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS article_leads_au AFTER UPDATE ON article_leads BEGIN "
+        "INSERT INTO leads_fts (leads_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+        "INSERT INTO leads_fts (rowid, text) VALUES (new.id, new.text); END"
+    )
+
+
 def latest_version() -> int:
     """The schema version an archive has once every migration here is applied."""
     return len(migrations._migrations)

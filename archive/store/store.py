@@ -12,8 +12,8 @@ read-only connections (`reading()`). In WAL mode a read never waits for a writer
 process or another: a write that waits for SQLite's lock holds no lock any read needs. A write
 that cannot get SQLite's lock in time is `ArchiveBusy`; a full disk is `StorageFull`; a file that
 is not a sound database is `ArchiveDamaged`, each one line for every face.
-The SQL of exact and near copies is in dedup.py, the state of followed feeds in feeds.py and
-keyword retrieval in fts.py.
+The SQL of exact and near copies is in dedup.py, the state of followed feeds in feeds.py,
+keyword retrieval in fts.py and the articles' leads in leads.py.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import sqlite_utils
 from ..errors import ArchiveBusy, ArchiveDamaged, ArchiveError, StorageFull
 from ..records import ArticleWrite, ExactCopy, StoredChange
 from . import dedup, fields
+from .leads import remove_leads, write_lead
 from .outlets import outlet_name, record_aliases
 from .schema import migrate, schema_version
 from .sql import select_in
@@ -340,6 +341,7 @@ class Store:
                 if write.fingerprint is not None:
                     dedup.assign(conn, row["id"], write.fingerprint)
                 removed.extend(self._remove_passages(conn, row["id"]))
+                first_passage = None
                 for passage in write.passages:
                     vector = np.ascontiguousarray(passage.vector, dtype=np.float32)
                     cursor = conn.execute(
@@ -356,6 +358,9 @@ class Store:
                     )
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
+                    if passage.position == 0:
+                        first_passage = int(cursor.lastrowid)
+                write_lead(conn, row["id"], write.lead, first_passage)
             for copy in copies:
                 copy.source = outlet_name(conn, copy.source, copy.metadata or {})
                 dedup.add_copy(conn, copy)
@@ -388,6 +393,7 @@ class Store:
                     continue
                 fields.recount(conn, found[0], None)
                 removed_passages.extend(self._remove_passages(conn, article_id))
+                remove_leads(conn, [article_id])
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
                 dedup.forget(conn, [article_id])
                 removed_articles.append(article_id)
