@@ -1,0 +1,157 @@
+"""The store's side of the derived views: what the keyword index (index/keywords/view.py's
+`KeywordSource`) and the passage map (index/passage_map.py's `PassageMapSource`) read.
+
+Both follow the database as the FAISS view does: by the generation counter, the tombstones of
+removed passages, the passages above the largest id they hold, and `article_changes`, the log
+that migration m006's triggers fill when an article's date, source or metadata, or its cluster
+of copies, changes without new text. The store's own writes are unchanged.
+
+Metadata values are read with the expressions archive/search/filters.py matches with
+(`json_each` over the field, `CAST(value AS TEXT)`), so a `where` filter means the same in the
+keyword index as in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .store import Store
+
+_ROWS = (
+    "SELECT p.id, p.text, p.article_id, a.date, a.source FROM passages p "
+    "JOIN articles a ON a.id = p.article_id WHERE {cond}"
+)
+# Field names a filter can name (filters.py's FIELD_RE); metadata that is not a JSON object
+# has no fields.
+_METADATA = (
+    "SELECT a.id, k.key, CAST(e.value AS TEXT) FROM articles a, "
+    "json_each(CASE WHEN json_valid(a.metadata) AND json_type(a.metadata) = 'object' "
+    "THEN a.metadata ELSE '{{}}' END) k, "
+    "json_each(a.metadata, '$.\"' || k.key || '\"') e "
+    "WHERE a.id IN ({marks}) AND k.key GLOB '[A-Za-z_]*' "
+    "AND NOT k.key GLOB '*[^A-Za-z0-9_]*' AND length(k.key) <= 64 AND e.value IS NOT NULL"
+)
+_OWNERS = (
+    "SELECT p.id, p.article_id, COALESCE(d.cluster_id, p.article_id) FROM passages p "
+    "LEFT JOIN article_dedup d ON d.article_id = p.article_id WHERE {cond}"
+)
+
+
+class DerivedSource:
+    """Reads of one store for the derived views, each under the store's lock."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- shared with the vector view -----------------------------------------------------------
+    def generation(self) -> int:
+        return self.store.generation()
+
+    def tombstones_pruned_through(self) -> int:
+        return self.store.tombstones_pruned_through()
+
+    def passage_ids(self) -> np.ndarray:
+        return self.store.passage_ids()
+
+    def changes_since(self, generation: int, max_id: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.store.changes_since(generation, max_id)
+
+    def passage_count(self) -> int:
+        with self.store.lock:
+            return int(self.store.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
+    def max_passage_id(self) -> int:
+        with self.store.lock:
+            row = self.store.conn.execute("SELECT MAX(id) FROM passages").fetchone()
+        return -1 if row[0] is None else int(row[0])
+
+    def changed_articles(self, generation: int) -> list[tuple[str, str]]:
+        """(article id, its cluster) of the articles logged as changed after `generation`."""
+        with self.store.lock:
+            rows = self.store.conn.execute(
+                "SELECT DISTINCT c.article_id, COALESCE(d.cluster_id, c.article_id) "
+                "FROM article_changes c LEFT JOIN article_dedup d ON d.article_id = c.article_id "
+                "WHERE c.generation > ?",
+                [generation],
+            ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    # -- the keyword index -------------------------------------------------------------------
+    def keyword_changes(self, generation: int, max_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(passages removed after `generation`, passages to index again: new ones above
+        `max_id` and every passage of an article logged as changed after `generation`)."""
+        removed, added = self.store.changes_since(generation, max_id)
+        with self.store.lock:
+            changed = self.store.conn.execute(
+                "SELECT p.id FROM passages p WHERE p.article_id IN "
+                "(SELECT article_id FROM article_changes WHERE generation > ?)",
+                [generation],
+            ).fetchall()
+        again = np.union1d(added, np.array([r[0] for r in changed], dtype=np.int64))
+        return removed, again.astype(np.int64)
+
+    def keyword_rows(
+        self, ids: Sequence[int] | None = None, *, batch: int = 10_000
+    ) -> Iterator[list[tuple[int, str, str | None, str | None, dict[str, list[str]]]]]:
+        """(passage id, text, date, source, metadata) of these passages (all when None), in
+        batches by ascending id; passages removed meanwhile are left out."""
+        if ids is None:
+            last = -1
+            while True:
+                with self.store.lock:
+                    rows = self.store.conn.execute(
+                        _ROWS.format(cond="p.id > ? ORDER BY p.id LIMIT ?"), [last, batch]
+                    ).fetchall()
+                if not rows:
+                    return
+                yield self._with_metadata(rows)
+                last = rows[-1][0]
+        else:
+            wanted = sorted({int(i) for i in ids})
+            for start in range(0, len(wanted), batch):
+                chunk = wanted[start : start + batch]
+                rows = self.store.select_in(_ROWS.format(cond="p.id IN ({marks})"), chunk)
+                if rows:
+                    yield self._with_metadata(sorted(rows))
+
+    def _with_metadata(self, rows: list[tuple]) -> list[tuple]:
+        metadata: dict[str, dict[str, list[str]]] = {}
+        articles = list(dict.fromkeys(r[2] for r in rows))
+        for article_id, key, value in self.store.select_in(_METADATA, articles):
+            metadata.setdefault(article_id, {}).setdefault(key, []).append(value)
+        return [
+            (pid, text, date, source, metadata.get(a, {})) for pid, text, a, date, source in rows
+        ]
+
+    # -- the passage map ---------------------------------------------------------------------
+    def passage_owners(
+        self, ids: Sequence[int] | None = None, *, batch: int = 50_000
+    ) -> Iterator[tuple[np.ndarray, list[str], list[str]]]:
+        """(passage ids, their articles, those articles' clusters) in batches by id."""
+        if ids is None:
+            last = -1
+            while True:
+                with self.store.lock:
+                    rows = self.store.conn.execute(
+                        _OWNERS.format(cond="p.id > ? ORDER BY p.id LIMIT ?"), [last, batch]
+                    ).fetchall()
+                if not rows:
+                    return
+                yield _owners(rows)
+                last = rows[-1][0]
+        else:
+            wanted = sorted({int(i) for i in ids})
+            for start in range(0, len(wanted), batch):
+                rows = self.store.select_in(
+                    _OWNERS.format(cond="p.id IN ({marks})"), wanted[start : start + batch]
+                )
+                if rows:
+                    yield _owners(rows)
+
+
+def _owners(rows: list[Any]) -> tuple[np.ndarray, list[str], list[str]]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, [r[1] for r in rows], [r[2] for r in rows]
