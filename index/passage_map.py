@@ -1,0 +1,165 @@
+"""Passage -> article -> cluster of copies, as numpy arrays kept in step with the database.
+
+A hybrid query groups ~1,000 candidate passages by article and collapses articles by cluster;
+reading that from SQLite costs milliseconds a query at a million passages (3.6 + 1.8 ms
+measured). These arrays answer it in a fraction of one, and follow the database the way the
+FAISS view does: from the `generation` counter, the tombstones of removed passages, the
+passages above the largest id held, and the change log of articles whose cluster changed
+(migration m006), read through `PassageMapSource` (archive/store/derived.py implements it).
+
+The map lives in memory only: it is built on first use (about 4 s of CPU at a million passages)
+and caught up before each use; `article_ids` and `clusters_of` answer as the store's SQL does,
+and `group` / `collapse` do the same work on arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class PassageMapSource(Protocol):
+    """What the passage map reads of the database."""
+
+    def generation(self) -> int: ...
+
+    def tombstones_pruned_through(self) -> int: ...
+
+    def changes_since(self, generation: int, max_id: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def changed_articles(self, generation: int) -> list[tuple[str, str]]:
+        """(article id, cluster id) of articles logged as changed after `generation`."""
+        ...
+
+    def passage_owners(
+        self, ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[np.ndarray, list[str], list[str]]]:
+        """(passage ids, article ids, cluster ids) of these passages (all when None)."""
+        ...
+
+
+class PassageMap:
+    """article_of[passage id] -> article ordinal; cluster_of[article ordinal] -> cluster."""
+
+    def __init__(self, source: PassageMapSource) -> None:
+        self.source = source
+        self.lock = threading.RLock()
+        self.article_of = np.full(0, -1, dtype=np.int32)
+        self.article_ids: list[str] = []  # ordinal -> article id
+        self._article_ord: dict[str, int] = {}
+        self.cluster_of = np.zeros(0, dtype=np.int32)
+        self.cluster_ids: list[str] = []  # ordinal -> cluster id
+        self._cluster_ord: dict[str, int] = {}
+        self.generation: int | None = None
+        self.max_id = -1
+
+    # -- keeping in step ---------------------------------------------------------------------
+    def current(self) -> PassageMap:
+        """The map, built on first use and caught up with the database."""
+        with self.lock:
+            generation = self.source.generation()
+            if self.generation is None:
+                self._read(None)
+                self.generation = generation
+            elif self.generation != generation:
+                self.catch_up(generation)
+            return self
+
+    def catch_up(self, generation: int) -> dict[str, int]:
+        with self.lock:
+            if self.generation > generation:  # ahead of the database (restored backup)
+                self.__init__(self.source)  # type: ignore[misc]
+                self._read(None)
+                self.generation = generation
+                return {"rebuilt": 1}
+            removed, added = self.source.changes_since(self.generation, self.max_id)
+            if self.generation < self.source.tombstones_pruned_through():
+                # removals no longer listed: every id held that the database lacks
+                held = np.flatnonzero(self.article_of >= 0)
+                removed = np.setdiff1d(held, self.source.passage_ids())
+            removed = removed[(removed >= 0) & (removed < len(self.article_of))]
+            self.article_of[removed] = -1
+            if len(added):
+                self._read(added)
+            changed = self.source.changed_articles(self.generation)
+            for article, cluster in changed:
+                if article in self._article_ord:
+                    self._set(article, cluster)
+            self.generation = generation
+            return {"removed": len(removed), "added": len(added), "changed": len(changed)}
+
+    def _read(self, ids: np.ndarray | None) -> None:
+        for passage_ids, articles, clusters in self.source.passage_owners(
+            None if ids is None else ids.tolist()
+        ):
+            top = int(passage_ids.max())
+            if top >= len(self.article_of):
+                grown = np.full(max(top + 1, int(len(self.article_of) * 1.25)), -1, np.int32)
+                grown[: len(self.article_of)] = self.article_of
+                self.article_of = grown
+            ordinals = np.fromiter(
+                (self._set(a, c) for a, c in zip(articles, clusters)),
+                dtype=np.int32,
+                count=len(articles),
+            )
+            self.article_of[passage_ids] = ordinals
+            self.max_id = max(self.max_id, top)
+
+    def _set(self, article: str, cluster: str) -> int:
+        ordinal = self._article_ord.get(article)
+        if ordinal is None:
+            ordinal = self._article_ord[article] = len(self.article_ids)
+            self.article_ids.append(article)
+            if ordinal >= len(self.cluster_of):
+                grown = np.zeros(max(1024, 2 * len(self.cluster_of)), dtype=np.int32)
+                grown[: len(self.cluster_of)] = self.cluster_of
+                self.cluster_of = grown
+        cluster_ordinal = self._cluster_ord.get(cluster)
+        if cluster_ordinal is None:
+            cluster_ordinal = self._cluster_ord[cluster] = len(self.cluster_ids)
+            self.cluster_ids.append(cluster)
+        self.cluster_of[ordinal] = cluster_ordinal
+        return ordinal
+
+    # -- search stages -----------------------------------------------------------------------
+    def articles(self, passage_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Article ordinal per passage (-1: not in the archive)."""
+        ids = np.asarray(passage_ids, dtype=np.int64)
+        table = self.article_of
+        out = np.full(len(ids), -1, dtype=np.int32)
+        inside = (ids >= 0) & (ids < len(table))
+        out[inside] = table[ids[inside]]
+        return out
+
+    def article_ids_of(self, passage_ids: Sequence[int]) -> dict[int, str]:
+        """passage id -> article id for the passages that exist (the store's `article_ids`)."""
+        ordinals = self.articles(passage_ids)
+        names = self.article_ids
+        return {int(pid): names[o] for pid, o in zip(passage_ids, ordinals.tolist()) if o >= 0}
+
+    def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """article id -> its cluster of copies (the store's `clusters_of`)."""
+        ords, clusters, names = self._article_ord, self.cluster_of, self.cluster_ids
+        return {a: names[clusters[ords[a]]] for a in article_ids if a in ords}
+
+    def group(self, passage_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions of each article's best passage, in rank order; article ordinal per
+        passage; position of the best passage of each passage's article, -1 if none)."""
+        articles = self.articles(passage_ids)
+        present = np.flatnonzero(articles >= 0)
+        _, first = np.unique(articles[present], return_index=True)
+        best = np.sort(present[first])
+        lead = np.full(len(passage_ids), -1, dtype=np.int64)
+        order = np.argsort(articles[best])
+        where = np.searchsorted(articles[best][order], articles[present])
+        lead[present] = best[order][where]
+        return best, articles, lead
+
+    def collapse(self, articles: np.ndarray) -> np.ndarray:
+        """Positions (in the given order) of the first article of each cluster."""
+        clusters = self.cluster_of[articles]
+        _, first = np.unique(clusters, return_index=True)
+        return np.sort(first)

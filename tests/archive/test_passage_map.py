@@ -1,0 +1,77 @@
+"""The passage map (index/passage_map.py) kept in step with a real archive: grouping and
+collapsing on arrays give what the store's SQL gives, after removals, new copies and a cluster
+renamed when its first member leaves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from newsarchive.archive import Archive
+from newsarchive.archive.search.collapse import collapse, group_by_article
+from newsarchive.archive.store.derived import DerivedSource
+from newsarchive.index.passage_map import PassageMap
+
+from conftest import NEWS, SEED
+
+STORY = " ".join(
+    f"Grain traders in city {i} reported that wheat shipments grew by {i} percent this week."
+    for i in range(12)
+)
+FIRST = {"id": "wheat-a", "body": STORY, "date": "1987-03-02", "source": "Reuters"}
+NEAR = {"id": "wheat-b", "body": STORY + " Buyers were pleased.", "source": "AP"}
+
+
+def sql_answers(archive: Archive, ranked: list[tuple[int, float]]):
+    article_of = archive.store.article_ids([p for p, _ in ranked])
+    grouped, others = group_by_article(ranked, article_of)
+    clusters = archive.store.clusters_of([article_of[p] for p, _ in grouped])
+    return article_of, grouped, others, collapse(grouped, article_of, clusters)
+
+
+def assert_same_as_sql(archive: Archive, pmap: PassageMap) -> None:
+    ids = archive.store.passage_ids()
+    ranked = [(int(p), 1.0 / (i + 1)) for i, p in enumerate(ids[::-1])] + [(10**6, 0.0)]
+    article_of, grouped, others, collapsed = sql_answers(archive, ranked)
+    pmap.current()
+    assert pmap.article_ids_of([p for p, _ in ranked]) == article_of
+    mapped = pmap.article_ids_of([p for p, _ in ranked])
+    assert group_by_article(ranked, mapped) == (grouped, others)
+    clusters = pmap.clusters_of([mapped[p] for p, _ in grouped])
+    assert collapse(grouped, mapped, clusters) == collapsed
+    # the same on arrays
+    order = np.array([p for p, _ in ranked], dtype=np.int64)
+    best, articles, lead = pmap.group(order)
+    assert [ranked[i] for i in best] == grouped
+    assert [ranked[i] for i in best[pmap.collapse(articles[best])]] == collapsed
+    for i in best:
+        followers = [int(order[j]) for j in np.flatnonzero(lead == i) if j != i]
+        assert followers == others[ranked[i][0]]
+
+
+def test_grouping_and_collapsing_follow_the_archive(archive: Archive):
+    archive.ingest_articles([dict(n) for n in NEWS] + [FIRST, NEAR])
+    archive.ingest([SEED])
+    pmap = PassageMap(DerivedSource(archive.store))
+    assert_same_as_sql(archive, pmap)
+    clusters = archive.store.clusters_of(["wheat-a", "wheat-b"])
+    assert clusters["wheat-b"] == clusters["wheat-a"] == "wheat-a"
+
+    archive.remove(["wheat-a", "oil-1"])  # the cluster is renamed after its next member
+    archive.ingest_articles([{**NEAR, "id": "wheat-c", "body": STORY + " Sellers were not."}])
+    archive.ingest_articles([{**NEWS[0], "topics": ["changed"]}])  # metadata only
+    generation = pmap.generation
+    assert pmap.current().generation == archive.store.generation() > generation
+    assert archive.store.clusters_of(["wheat-b"])["wheat-b"] == "wheat-b"
+    assert pmap.clusters_of(["wheat-b", "wheat-c"]) == {"wheat-b": "wheat-b", "wheat-c": "wheat-b"}
+    assert_same_as_sql(archive, pmap)
+
+
+def test_a_map_older_than_the_pruned_tombstones_compares_ids(archive: Archive):
+    archive.ingest_articles([dict(n) for n in NEWS])
+    pmap = PassageMap(DerivedSource(archive.store)).current()
+    gone = [p["id"] for p in archive.get("oil-1")["passages"]]
+    archive.remove(["oil-1"])
+    archive.store.prune_tombstones(archive.store.generation())  # the FAISS file holds them
+    assert archive.store.tombstones_pruned_through() > pmap.generation
+    assert (pmap.current().articles(gone) == -1).all()
+    assert_same_as_sql(archive, pmap)
