@@ -69,7 +69,8 @@ def keyword_filter(flt: dict) -> KeywordFilter:
     )
 
 
-def view_of(archive: Archive, threshold: int = 1, folder: str = "keywords") -> KeywordView:
+def view_of(archive: Archive, threshold: int = 1, folder: str = "kw") -> KeywordView:
+    """A view of its own (not the folder an Archive may keep itself), switched on early."""
     return KeywordView(archive.path / folder, DerivedSource(archive.store), threshold=threshold)
 
 
@@ -104,10 +105,10 @@ def test_the_switch_is_at_the_vector_index_threshold_and_sticks(archive: Archive
     count = archive.stats()["passages"]
     view = view_of(archive, threshold=count + 3)
     assert view.ensure() is False and view.search("wheat", None, 10) is None
-    assert not view.active and view.stats() == {"keyword_index": "fts5"}
+    assert not view.active and view.stats() == {"keyword_index": "fts5", "keyword_index_bytes": 0}
     archive.ingest([SEED])  # past the threshold now
     assert view.ensure() is True and view.active
-    assert view.stats()["keyword_index"] == "tantivy"
+    assert view.stats()["keyword_index"] == "tantivy" and view.stats()["keyword_index_bytes"] > 0
     archive.remove([SEED.stem, "oil-1"])  # below it again: the index stays
     assert view.ensure() is True
     assert matched(view, "wheat exports", {}) == [p for p, _ in fts5(archive, "wheat exports", {})]
@@ -175,7 +176,7 @@ def test_catches_up_after_another_process_wrote(loaded: Archive, hash_embedder):
         "at the spring auction.', 'source': 'AP', 'date': '1988-01-01'}])\n"
         "archive.remove(['wheat-1'])\n"
         "if sys.argv[2] == 'index':\n"
-        "    KeywordView(Path(sys.argv[1]) / 'keywords', DerivedSource(archive.store)).catch_up()\n"
+        "    KeywordView(Path(sys.argv[1]) / 'kw', DerivedSource(archive.store)).catch_up()\n"
         "archive.close()\n"
     )
     for mode in ("database", "index"):  # only the database written; the index caught up too
@@ -227,7 +228,7 @@ def test_a_process_killed_while_writing_leaves_a_loadable_index(loaded: Archive)
         "        os._exit(9)  # killed with documents added and not committed\n"
         "    return real(self, row, terms)\n"
         "tantivy_index.TantivyIndex.document = dying\n"
-        "KeywordView(Path(sys.argv[1]) / 'keywords', DerivedSource(archive.store)).catch_up()\n"
+        "KeywordView(Path(sys.argv[1]) / 'kw', DerivedSource(archive.store)).catch_up()\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(loaded.path)])
     assert done.returncode == 9

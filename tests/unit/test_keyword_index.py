@@ -183,16 +183,16 @@ def test_filters_apply_before_ranking(index, flt, k):
 
 
 def test_ties_are_broken_by_passage_id(tmp_path: Path):
-    rows = [KeywordRow(100 - i, "wheat grain") for i in range(30)] + [
+    rows = [KeywordRow(100 - i, "wheat grain") for i in range(100)] + [
         KeywordRow(1000 + i, "wheat wheat wheat barley") for i in range(5)
     ]
     random.Random(1).shuffle(rows)
     built = TantivyIndex(tmp_path / "ties", create=True)
-    built.write([], [rows[:11], rows[11:]], Analyzer(), upsert=False)
-    for k in (1, 6, 7, 20):
+    built.write([], [rows[:41], rows[41:]], Analyzer(), upsert=False)
+    for k in (1, 6, 7, 20, 60):  # 100 ties: past the first ask's slack for k 60
         got = built.search(parse_query("wheat"), None, k)
         assert got == sorted(got, key=lambda pair: (-pair[1], pair[0]))
-        assert [p for p, _ in got] == ([1000, 1001, 1002, 1003, 1004] + list(range(71, 101)))[:k]
+        assert [p for p, _ in got] == ([1000, 1001, 1002, 1003, 1004] + list(range(1, 101)))[:k]
 
 
 def test_phrases_match_words_in_sequence(index):
