@@ -53,6 +53,10 @@ KEYWORD_THRESHOLD = 100_000  # passages: the vector index's flat -> ivf threshol
 FORMAT = 1  # of the index layout (tantivy_index.schema) and the stamp
 BATCH = 10_000  # passages read from SQLite and written per batch
 BUILD_HEAP = 256_000_000  # bytes of tantivy writer memory for a full build
+# tantivy keeps a deleted (or replaced) passage in its segment, counted in BM25's statistics,
+# until a merge takes that segment; past this share of deletes since the build, `ensure`
+# builds the index anew.
+REBUILD_DELETED = 0.25
 log = logging.getLogger(__name__)
 
 # (passage id, text, date, source, metadata {field: [values as text]})
@@ -151,12 +155,21 @@ class KeywordView:
             return None
         if not isinstance(stamp, dict) or stamp.get("format") != FORMAT:
             return None
-        if not all(isinstance(stamp.get(k), int) for k in ("generation", "max_id")):
+        keys = ("generation", "max_id", "passages", "deleted")
+        if not all(isinstance(stamp.get(k), int) for k in keys):
             return None
         return stamp
 
-    def _write_stamp(self, name: str, generation: int, max_id: int, count: int) -> dict:
-        stamp = {"format": FORMAT, "generation": generation, "max_id": max_id, "passages": count}
+    def _write_stamp(
+        self, name: str, generation: int, max_id: int, count: int, deleted: int = 0
+    ) -> dict:
+        stamp = {
+            "format": FORMAT,
+            "generation": generation,
+            "max_id": max_id,
+            "passages": count,
+            "deleted": deleted,  # deletes applied since the build (an upper bound of those kept)
+        }
         _fsync_write(self.folder / name / "stamp.json", json.dumps(stamp))
         return stamp
 
@@ -238,9 +251,10 @@ class KeywordView:
                 removed = np.setdiff1d(np.asarray(index.ids(), dtype=np.int64), in_db)
         if len(removed) or len(again):
             index.write(removed.tolist(), self._rows(again.tolist()), self.analyzer)
+        deleted = stamp.get("deleted", 0) + len(removed) + int((again <= max_id).sum())
         if len(again):
             max_id = max(max_id, int(np.max(again)))
-        new = self._write_stamp(name, current, max_id, len(index))
+        new = self._write_stamp(name, current, max_id, len(index), deleted)
         return new, {"removed": int(len(removed)), "added": int(len(again))}
 
     def _rows(self, ids: Sequence[int] | None) -> Iterable[list[KeywordRow]]:
@@ -259,7 +273,10 @@ class KeywordView:
             with self.lock:
                 try:
                     if self.active and self.current() is not None:
-                        return True
+                        stamp = self._stamp
+                        if stamp["deleted"] <= REBUILD_DELETED * max(1, stamp["passages"]):
+                            return True
+                        log.info("keyword index at %s: rebuilt to drop deletions", self.folder)
                 except (OSError, ValueError, RuntimeError) as exc:  # unreadable: build anew
                     log.warning("keyword index at %s unreadable (%s)", self.folder, exc)
             if not self.active:

@@ -273,3 +273,18 @@ def test_an_unreadable_index_falls_back_to_fts5_until_rebuilt(loaded: Archive):
     assert broken.search("wheat", None, 10) is None and broken.error
     assert broken.ensure() is True
     agree_with_fts5(loaded, broken)
+
+
+def test_many_deletions_are_dropped_by_a_rebuild(loaded: Archive):
+    """tantivy counts deleted passages in BM25's statistics until a merge; past a quarter of
+    the index, `ensure` builds it anew."""
+    view = view_of(loaded)
+    view.ensure()
+    first = view._current_name()
+    loaded.remove([f"story-{i}" for i in range(5)])
+    assert view.ensure() and view._current_name() == first  # a few: kept
+    assert view._stamp["deleted"] > 0
+    loaded.remove([f"story-{i}" for i in range(5, 25)])
+    assert view.ensure() and view._current_name() != first
+    assert view._stamp["deleted"] == 0 and view._stamp["passages"] == loaded.stats()["passages"]
+    agree_with_fts5(loaded, view)
