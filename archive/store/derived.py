@@ -35,7 +35,8 @@ _METADATA = (
     "AND NOT k.key GLOB '*[^A-Za-z0-9_]*' AND length(k.key) <= 64 AND e.value IS NOT NULL"
 )
 _OWNERS = (
-    "SELECT p.id, p.article_id, COALESCE(d.cluster_id, p.article_id) FROM passages p "
+    "SELECT p.id, p.article_id, COALESCE(d.cluster_id, p.article_id), a.date, a.source "
+    "FROM passages p JOIN articles a ON a.id = p.article_id "
     "LEFT JOIN article_dedup d ON d.article_id = p.article_id WHERE {cond}"
 )
 
@@ -68,16 +69,17 @@ class DerivedSource:
             row = self.store.conn.execute("SELECT MAX(id) FROM passages").fetchone()
         return -1 if row[0] is None else int(row[0])
 
-    def changed_articles(self, generation: int) -> list[tuple[str, str]]:
-        """(article id, its cluster) of the articles logged as changed after `generation`."""
+    def changed_articles(self, generation: int) -> list[tuple[str, str, str | None, str | None]]:
+        """(article id, cluster, date, source) of the articles logged as changed after
+        `generation` that still exist."""
         with self.store.lock:
             rows = self.store.conn.execute(
-                "SELECT DISTINCT c.article_id, COALESCE(d.cluster_id, c.article_id) "
-                "FROM article_changes c LEFT JOIN article_dedup d ON d.article_id = c.article_id "
-                "WHERE c.generation > ?",
+                "SELECT a.id, COALESCE(d.cluster_id, a.id), a.date, a.source FROM articles a "
+                "LEFT JOIN article_dedup d ON d.article_id = a.id WHERE a.id IN "
+                "(SELECT article_id FROM article_changes WHERE generation > ?)",
                 [generation],
             ).fetchall()
-        return [(r[0], r[1]) for r in rows]
+        return [tuple(r) for r in rows]
 
     # -- the keyword index -------------------------------------------------------------------
     def keyword_changes(self, generation: int, max_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,8 +131,8 @@ class DerivedSource:
     # -- the passage map ---------------------------------------------------------------------
     def passage_owners(
         self, ids: Sequence[int] | None = None, *, batch: int = 50_000
-    ) -> Iterator[tuple[np.ndarray, list[str], list[str]]]:
-        """(passage ids, their articles, those articles' clusters) in batches by id."""
+    ) -> Iterator[tuple[np.ndarray, list[tuple]]]:
+        """(passage ids, (article id, cluster, date, source) of each) in batches by id."""
         if ids is None:
             last = -1
             while True:
@@ -152,6 +154,6 @@ class DerivedSource:
                     yield _owners(rows)
 
 
-def _owners(rows: list[Any]) -> tuple[np.ndarray, list[str], list[str]]:
+def _owners(rows: list[Any]) -> tuple[np.ndarray, list[tuple]]:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return ids, [r[1] for r in rows], [r[2] for r in rows]
+    return ids, [r[1:] for r in rows]

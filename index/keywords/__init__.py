@@ -8,8 +8,9 @@ answers small archives, and any query this index cannot answer exactly.
 - view.py: the index of an archive folder: caught up, rebuilt aside, switched on by size
 """
 
+from ..article_fields import date_key
 from .analysis import Analyzer, parse_query
-from .tantivy_index import KeywordFilter, KeywordRow, UnsupportedFilter, date_key
+from .tantivy_index import KeywordFilter, KeywordRow, UnsupportedFilter
 from .view import KEYWORD_THRESHOLD, KeywordSource, KeywordView
 
 __all__ = [

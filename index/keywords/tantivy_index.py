@@ -27,45 +27,24 @@ the same rows (the same passages match, and the rankings differ only where score
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tantivy
 
+from ..article_fields import INEXACT_DATE, date_key, sqlite_lower
 from .analysis import Analyzer, KeywordQuery
 
 META_SEP = "\x1f"
 TERM_LIMIT = 16_384  # bytes; longer filter values are not indexed, and filters on them go to SQL
 COLUMNS = frozenset({"id", "title", "author", "url"})  # `where` on these goes to SQL
-_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z?)$")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-INEXACT_DATE = "date-inexact"
+INEXACT_FLAG = "date-inexact"
 TIE_SLACK = 32  # hits asked past k, so a tie at the cut rarely needs a second search
 
 
 class UnsupportedFilter(ValueError):
     """A filter the index cannot evaluate exactly; that query goes to FTS5 instead."""
-
-
-def date_key(value: str | None) -> int:
-    """An integer that orders as the stored ISO 8601 strings do; None -> -1, other forms -> -2.
-
-    '1987-03-02T15:10:44Z' -> 2 * 19870302151044 + 1; the same without the 'Z' (archives
-    written before dates were normalised) sorts just before it, as the strings do.
-    """
-    if value is None:
-        return -1
-    match = _DATE_RE.match(value)
-    if not match:
-        return -2
-    return 2 * int("".join(match.groups()[:6])) + (1 if match.group(7) else 0)
-
-
-def sqlite_lower(text: str) -> str:
-    """SQLite's built-in lower(): ASCII letters only (no ICU), as the filter's SQL compares."""
-    return text.translate(_ASCII_LOWER)
 
 
 @dataclass
@@ -141,8 +120,8 @@ class TantivyIndex:
         doc.add_text("text", " ".join(terms))
         key = date_key(row.date)
         doc.add_integer("date", key)
-        if key == -2:
-            doc.add_text("flags", INEXACT_DATE)
+        if key == INEXACT_DATE:
+            doc.add_text("flags", INEXACT_FLAG)
         meta = []
         if row.source is not None:
             if _fits(row.source):
@@ -209,7 +188,7 @@ class TantivyIndex:
     # -- searching ---------------------------------------------------------------------------
     def has_inexact_dates(self) -> bool:
         if self._inexact is None:
-            query = tantivy.Query.term_query(self.schema, "flags", INEXACT_DATE)
+            query = tantivy.Query.term_query(self.schema, "flags", INEXACT_FLAG)
             self._inexact = self.searcher.search(query, limit=1, count=True).count > 0
         return self._inexact
 

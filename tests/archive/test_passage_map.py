@@ -75,3 +75,40 @@ def test_a_map_older_than_the_pruned_tombstones_compares_ids(archive: Archive):
     assert archive.store.tombstones_pruned_through() > pmap.generation
     assert (pmap.current().articles(gone) == -1).all()
     assert_same_as_sql(archive, pmap)
+
+
+DATE_AND_SOURCE_FILTERS = [
+    {"since": "1987-01-01"},
+    {"until": "1987-06-27"},
+    {"since": "1987-03-02", "until": "1987-03-02"},
+    {"sources": ["reuters"]},
+    {"sources": ["BBC", "nobody"], "since": "2004-01-01"},
+]
+
+
+def assert_filters_as_sql(archive: Archive, pmap: PassageMap) -> None:
+    from newsarchive.archive.dates import normalise_bound
+    from newsarchive.archive.search.filters import Filters
+
+    pmap.current()
+    for flt in DATE_AND_SOURCE_FILTERS:
+        found = pmap.allowed_ids(
+            normalise_bound(flt.get("since")),
+            normalise_bound(flt.get("until"), end=True),
+            flt.get("sources", []),
+        )
+        expected = np.sort(archive.store.allowed_passages(Filters(**flt)))
+        assert found.tolist() == expected.tolist(), flt
+
+
+def test_date_and_source_filters_give_the_passages_sql_gives(archive: Archive):
+    archive.ingest_articles([dict(n) for n in NEWS] + [FIRST, NEAR])
+    pmap = PassageMap(DerivedSource(archive.store))
+    assert_filters_as_sql(archive, pmap)
+    archive.ingest_articles([{**NEWS[2], "date": "1987-03-02", "source": "REUTERS"}])  # fields only
+    archive.remove(["wheat-1"])
+    assert_filters_as_sql(archive, pmap)
+    with archive.store.write() as conn:  # a date from before dates were normalised
+        conn.execute("UPDATE articles SET date = '26-FEB-1987' WHERE id = 'oil-1'")
+    assert pmap.current().allowed_ids("1987-01-01T00:00:00Z", None, []) is None
+    assert pmap.allowed_ids(None, None, ["reuters"]) is not None  # sources still answered
