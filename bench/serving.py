@@ -65,7 +65,7 @@ def build(size: int, base: np.ndarray, pool: list, embedder) -> Path:
         return folder
     if stored:
         raise SystemExit(f"{folder} holds {stored} passages, not {size}: delete it")
-    archive.check_model(claim=True)
+    archive.identity.check(archive.embedder, claim=True)
     vectors = synthetic(base, size, np.random.default_rng(size))
     started = time.perf_counter()
     writes = []
