@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from ..archive import SearchRequest, SearchResponse
-from . import errors, schemas
+from . import errors, explore, schemas, web
 from .auth import require_read, require_write
 
 if TYPE_CHECKING:
@@ -49,9 +49,12 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
         version="0.1.0",
         description="Search a news archive by meaning and keywords.",
         lifespan=lifespan,
+        docs_url=None,  # web.install serves the docs from local assets, not a CDN
+        redoc_url=None,
         responses={400: {"model": schemas.Error}, 401: {"model": schemas.Error}},
     )
     errors.install(app)
+    app.include_router(explore.router(archive))  # first: /articles/{id}/similar before /{id}
     read = [Depends(require_read)]
     write = [Depends(require_write)]
 
@@ -110,4 +113,5 @@ def create_app(archive: Archive, *, warm: bool = True) -> FastAPI:
         stats = archive.stats()
         return {"status": "ok", "articles": stats["articles"], "generation": stats["generation"]}
 
+    web.install(app)  # the search page at /, offline /docs, CORS when configured
     return app

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..archive import MAX_LIMIT, MAX_QUERY_CHARS, Copy, SearchRequest
+from ..archive import MAX_LIMIT, MAX_QUERY_CHARS, Copy, SearchRequest, TimelineOption
 
 
 class SearchParams(BaseModel):
@@ -30,6 +30,11 @@ class SearchParams(BaseModel):
     where: list[str] = Field(default_factory=list, description="FIELD=VALUE, repeatable.")
     group: bool = True
     collapse: bool = True
+    sort: Literal["relevance", "newest", "oldest"] = "relevance"
+    after: str | None = Field(None, description="A previous response's `next`.")
+    facets: list[str] = Field(default_factory=list, description="Repeatable.")
+    facet_size: int = Field(10, ge=1, le=100)
+    timeline: TimelineOption | None = None
 
     def to_request(self) -> SearchRequest:
         options = self.model_dump(exclude={"q"})
@@ -73,6 +78,7 @@ class ArticleOut(BaseModel):
     passage_count: int
     ingested_at: str
     updated_at: str
+    generation: int = Field(0, description="The database generation that first stored it.")
     cluster_id: str = Field(description="The cluster of near copies the article belongs to.")
     copies: list[Copy] = Field(default_factory=list)
     copy_id: str | None = Field(

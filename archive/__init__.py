@@ -14,6 +14,10 @@ from ..index.embedders.base import ModelError
 from . import config
 from .errors import ArchiveError, InputError
 from .records import Article, IngestReport
+from .search.browse import ArticleSummary, BrowseRequest, BrowseResponse
+from .search.export import FORMATS as EXPORT_FORMATS
+from .search.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
+from .search.facets import Facet, FacetsResponse
 from .search.filters import parse_where
 from .search.request import (
     MAX_LIMIT,
@@ -26,6 +30,9 @@ from .search.request import (
     SearchResponse,
 )
 from .search.request import describe as describe_errors
+from .search.similar import SimilarRequest
+from .search.timeline import Timeline, TimelineOption, TimelineResponse
+from .search.watches import ChecksResponse, Watch, check_name
 
 if TYPE_CHECKING:
     from .facade import Archive
@@ -40,7 +47,15 @@ __all__ = [
     "ArchiveError",
     "Article",
     "ArticleRef",
+    "ArticleSummary",
+    "BrowseRequest",
+    "BrowseResponse",
+    "ChecksResponse",
     "Copy",
+    "EXPORT_FORMATS",
+    "EXPORT_MEDIA_TYPES",
+    "Facet",
+    "FacetsResponse",
     "FeedFollower",
     "Hit",
     "IngestReport",
@@ -51,9 +66,15 @@ __all__ = [
     "RemoteError",
     "SearchRequest",
     "SearchResponse",
+    "SimilarRequest",
+    "Timeline",
+    "TimelineOption",
+    "TimelineResponse",
+    "Watch",
     "config",
     "describe_errors",
     "parse_interval",
+    "check_name",
     "parse_where",
 ]
 

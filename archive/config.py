@@ -16,6 +16,7 @@ THREADS_ENV = "NEWSARCHIVE_THREADS"  # intra-op threads of the embedding model
 URL_ENV = "NEWSARCHIVE_URL"  # a running `newsarchive serve` for the CLI's search
 API_KEY_ENV = "NEWSARCHIVE_API_KEY"  # the key that writes (and reads)
 READ_KEY_ENV = "NEWSARCHIVE_READ_KEY"  # the key that reads
+CORS_ORIGINS_ENV = "NEWSARCHIVE_CORS_ORIGINS"  # other origins whose pages may call the API
 
 
 def default_data_dir() -> Path:
@@ -43,3 +44,10 @@ def configured_threads() -> int | None:
     """NEWSARCHIVE_THREADS, or None for every usable core up to 4."""
     value = os.environ.get(THREADS_ENV, "").strip()
     return max(1, int(value)) if value.isdigit() else None
+
+
+def configured_cors_origins() -> list[str]:
+    """NEWSARCHIVE_CORS_ORIGINS as a list of origins (comma- or space-separated, `*` for any);
+    empty when unset, which leaves CORS off: only pages served by this server may call it."""
+    value = os.environ.get(CORS_ORIGINS_ENV, "")
+    return [origin.rstrip("/") for origin in value.replace(",", " ").split()]

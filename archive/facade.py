@@ -29,13 +29,21 @@ from .ingest.pipeline import run_in_order
 from .ingest.plan import BatchPlan, Planner
 from .model_identity import ModelIdentity
 from .records import Article, IngestReport, StoredChange
+from .search.browse import BrowseRequest, BrowseResponse, browse, explore_request
+from .search.facets import FacetsResponse
 from .search.fusion import RRF_K
+from .search.matching import MatchScope, summarise
 from .search.request import SearchRequest, SearchResponse
 from .search.searcher import Reranker, Searcher
+from .search.timeline import TimelineResponse
 from .store import FeedPolls, KeywordIndex, Store
+from .store.explore import ExploreStore
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .ingest.follow import FeedFollower
+    from .search.watches import Watches
 
 ProgressCallback = Callable[[int, int], None]  # (articles read, passages embedded)
 
@@ -71,6 +79,7 @@ class Archive:
             self.path / "vectors.faiss", self.store, self._dimension, self._index_kind
         )
         self.keyword = KeywordIndex(self.store)
+        self.explore = ExploreStore(self.store)  # matching sets: totals, facets, date order
         self._model_path = model or configured_model()
         self._embedder = embedder
         self._policy = policy
@@ -206,9 +215,10 @@ class Archive:
         """Ranked results for a natural-language query; filters apply before ranking.
 
         Takes a `SearchRequest`, or the query and its options as keyword arguments (`limit`,
-        `offset`, `mode`, `since`, `until`, `source`, `where`, `group`, `collapse`). With
-        `collapse`, syndicated copies of one story are one result whose `also_in` names the
-        other outlets.
+        `offset`, `mode`, `since`, `until`, `source`, `where`, `group`, `collapse`, `sort`,
+        `after`, `facets`, `facet_size`, `timeline`). With `collapse`, syndicated copies of one
+        story are one result whose `also_in` names the other outlets. `total` counts the
+        matching set (search/matching.py), `pageable` what relevance order pages through.
         """
         request = (
             query if isinstance(query, SearchRequest) else SearchRequest.make(query, **options)
@@ -219,7 +229,13 @@ class Archive:
     def searcher(self, *, semantic: bool = True) -> Searcher:
         """The search pipeline over this archive (model and index loaded when `semantic`)."""
         if not semantic:
-            return Searcher(self.store, self.keyword, rrf_k=self.rrf_k, reranker=self.reranker)
+            return Searcher(
+                self.store,
+                self.keyword,
+                matches=self.explore,
+                rrf_k=self.rrf_k,
+                reranker=self.reranker,
+            )
         self.identity.check(self.embedder)
         self.embedder.load()  # a cold model load is not search time
         self.vectors.current()  # loaded and caught up before the clock starts
@@ -228,9 +244,89 @@ class Archive:
             self.keyword,
             self.vectors.search,
             self.embedder.encode_query,
+            matches=self.explore,
             rrf_k=self.rrf_k,
             reranker=self.reranker,
         )
+
+    # -- explore: the matching set (search/matching.py) counted, ordered, listed, exported --
+    def _scope(self, request: SearchRequest | BrowseRequest) -> MatchScope:
+        """A request's matching set (keyword reads only: no model is loaded)."""
+        request.filters().to_sql()  # a bad date is one clear error
+        if isinstance(request, BrowseRequest):
+            return MatchScope(None, request.filters())
+        return self.searcher(semantic=False).match_scope(request)
+
+    def browse(self, request: BrowseRequest | None = None, **options: Any) -> BrowseResponse:
+        """Articles passing the filters (`since`, `until`, `source`, `where`), newest first
+        (`sort="oldest"`), `limit` per page, the next page `after` a response's `next`."""
+        request = request if isinstance(request, BrowseRequest) else BrowseRequest.make(**options)
+        request.filters().to_sql()
+        return browse(self.explore, self.store, request)
+
+    def timeline(
+        self, query: str | None = None, interval: str = "auto", **options: Any
+    ) -> TimelineResponse:
+        """Matching articles per day/week/month/year (auto: from the span), with each period's
+        share of all articles passing the filters; without a query, of the filters alone."""
+        request = explore_request(query, timeline=interval, **options)
+        summary = summarise(self.explore, self._scope(request), timeline=request.timeline)
+        return TimelineResponse(total=summary.total, timeline=summary.timeline)
+
+    def facets(
+        self,
+        query: str | None = None,
+        fields: Sequence[str] = ("source",),
+        size: int = 10,
+        **options: Any,
+    ) -> FacetsResponse:
+        """The top `size` values of each field over the matching set, with other and missing."""
+        request = explore_request(query, facets=list(fields), facet_size=size, **options)
+        scope = self._scope(request)
+        summary = summarise(self.explore, scope, request.facets, request.facet_size)
+        return FacetsResponse(total=summary.total, facets=summary.facets)
+
+    def similar(
+        self, article_id: str | None = None, text: str | None = None, **options: Any
+    ) -> SearchResponse:
+        """Stories like a stored article (its own copies and cluster left out) or like a text,
+        with `limit`, `offset` and the search filters."""
+        from .search.similar import SimilarRequest, similar
+
+        request = SimilarRequest.make(text=text, **options)
+        request.filters().to_sql()
+        if text is not None:
+            return similar(self.searcher(), self.explore, request, article_id)
+        # A stored article is compared through its stored vectors: no model to load.
+        self.vectors.current()
+        searcher = Searcher(self.store, self.keyword, self.vectors.search, matches=self.explore)
+        return similar(searcher, self.explore, request, article_id)
+
+    def export(
+        self,
+        request: SearchRequest | BrowseRequest | str | None = None,
+        *,
+        fields: str | Sequence[str] | None = None,
+        format: str = "jsonl",
+        **options: Any,
+    ) -> Iterator[str]:
+        """Every article of a search's (or, without a query, a browse's) matching set, as lines
+        of JSONL or CSV, in date order (newest first unless `sort="oldest"`), streamed."""
+        from .search import export
+
+        if not isinstance(request, (SearchRequest, BrowseRequest)):
+            request = explore_request(request, **options)
+        chosen, fmt = export.check_fields(fields), export.check_format(format)
+        order = "oldest" if request.sort == "oldest" else "newest"
+        pages = export.walk(self.explore, self._scope(request), order)
+        return export.lines(export.records(pages, chosen, self.explore), chosen, fmt)
+
+    def watches(self) -> Watches:
+        """Saved searches: `add(name, request)`, `list()`, `check(name=None)`, `remove(name)`."""
+        from .search.watches import Watches
+        from .store.watches import WatchTable
+
+        return Watches(WatchTable(self.store), self._scope, self.explore, self.store)
 
     def evaluate(
         self,

@@ -141,6 +141,28 @@ def search(
             help="Ask a running `newsarchive serve` at this URL (ignored with --data).",
         ),
     ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="relevance, or newest/oldest over every match.")
+    ] = "relevance",
+    after: Annotated[
+        str | None, typer.Option("--after", help="The cursor printed under the last page.")
+    ] = None,
+    facet: Annotated[
+        list[str] | None,
+        typer.Option("--facet", help="Count matches by source, author or a metadata field."),
+    ] = None,
+    timeline: Annotated[
+        str | None, typer.Option("--timeline", help="Chart matches per auto|day|week|month|year.")
+    ] = None,
+    all_matches: Annotated[
+        bool, typer.Option("--all", help="Export every matching article (see --format).")
+    ] = False,
+    export_format: Annotated[
+        str, typer.Option("--format", help="With --all: jsonl or csv.")
+    ] = "jsonl",
+    fields: Annotated[
+        str | None, typer.Option("--fields", help="With --all: fields, comma-separated.")
+    ] = None,
 ) -> None:
     """Search the archive; results are ranked passages with their article."""
     from ..archive import RemoteArchive, SearchRequest
@@ -156,8 +178,17 @@ def search(
         where=where,
         group=not passages,
         collapse=not no_collapse,
+        sort=sort,
+        after=after,
+        facets=facet,
+        timeline=timeline,
     )
     with RemoteArchive(url) if url and data is None else open_archive(data) as archive:
+        if all_matches:
+            from .explore import write_lines
+
+            write_lines(archive.export(request, fields=fields, format=export_format), None)
+            return
         result = archive.search(request).to_dict()
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
@@ -166,15 +197,16 @@ def search(
         for hit in result["results"]:
             print(json.dumps(hit, ensure_ascii=False))
         return
+    from .explore import render_facets, render_timeline, search_footer
     from .output import render_hit
 
     if not result["results"]:
         console.print("No results.")
     for rank, hit in enumerate(result["results"], start=offset + 1):
         render_hit(console, rank, hit)
-    console.print(
-        f"[dim]{len(result['results'])} of {result['total']} results ({mode}) in {result['took_ms']:.0f} ms[/dim]"
-    )
+    render_timeline(console, result["timeline"])
+    render_facets(console, result["facets"])
+    search_footer(console, result)
 
 
 @app.command()

@@ -33,6 +33,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "NEWSARCHIVE_URL",
         "NEWSARCHIVE_API_KEY",
         "NEWSARCHIVE_READ_KEY",
+        "NEWSARCHIVE_CORS_ORIGINS",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import InputError
+from .cursor import MAX_CURSOR_CHARS, fingerprint
+from .facets import MAX_FACET_SIZE, Facet, check_facets
 from .filters import Filters, check_field, parse_where
+from .timeline import Timeline, TimelineOption
 
 MODES = ("hybrid", "semantic", "keyword")
 Mode = Literal["hybrid", "semantic", "keyword"]
+SORTS = ("relevance", "newest", "oldest")
+Sort = Literal["relevance", "newest", "oldest"]
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100  # results per page, in every face
 CANDIDATE_DEPTH = 500  # passages per retriever; also the deepest page reachable
@@ -46,6 +58,39 @@ class SearchRequest(BaseModel):
     collapse: bool = Field(
         True, description="Syndicated copies of one story as one result, naming them in also_in."
     )
+    sort: Sort = Field(
+        "relevance",
+        description="relevance (default), or newest/oldest: date order over the whole matching "
+        "set, ties by article id, undated articles last.",
+    )
+    after: str | None = Field(
+        None,
+        max_length=MAX_CURSOR_CHARS,
+        description="A previous response's `next`: the page after it (instead of offset).",
+    )
+    facets: list[str] = Field(
+        default_factory=list,
+        description="Fields to count the matching set by: source, author or a metadata field.",
+    )
+    facet_size: int = Field(10, ge=1, le=MAX_FACET_SIZE, description="Values per facet.")
+    timeline: TimelineOption | None = Field(
+        None, description="Matching articles per day/week/month/year (auto: from the span)."
+    )
+
+    @field_validator("facets", mode="before")
+    @classmethod
+    def _facets(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return check_facets([value] if isinstance(value, str) else list(value))
+
+    @model_validator(mode="after")
+    def _paging(self) -> SearchRequest:
+        if self.after is not None and self.offset:
+            raise ValueError("after and offset: give one or the other")
+        if self.sort != "relevance" and not self.group:
+            raise ValueError(f"group=false lists passages; sort={self.sort} lists articles")
+        return self
 
     @field_validator("query")
     @classmethod
@@ -88,6 +133,11 @@ class SearchRequest(BaseModel):
 
     def filters(self) -> Filters:
         return Filters(since=self.since, until=self.until, sources=self.source, where=self.where)
+
+    def order_key(self) -> str:
+        """What a cursor must come from: the same results in the same order."""
+        fields = ("query", "mode", "since", "until", "source", "where", "group", "collapse")
+        return fingerprint([self.sort, *(getattr(self, f) for f in fields)])
 
 
 def describe(errors: list[dict[str, Any]]) -> str:
@@ -146,9 +196,23 @@ class Hit(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     mode: Mode
-    total: int = Field(description="Results available for paging (one per article by default).")
+    sort: Sort = "relevance"
+    total: int = Field(
+        description="Articles in the matching set: those passing the filters that hold every "
+        "word of the query, or are among the ranked candidates."
+    )
+    pageable: int = Field(
+        0,
+        description="Results reachable by paging in relevance order (after grouping and "
+        "collapsing copies).",
+    )
     took_ms: float
     results: list[Hit]
+    next: str | None = Field(
+        None, description="Cursor of the next page (`after`); null at the end."
+    )
+    facets: dict[str, Facet] = Field(default_factory=dict, description="Counts asked in `facets`.")
+    timeline: Timeline | None = Field(None, description="Asked in `timeline`.")
 
     @property
     def hits(self) -> list[Hit]:

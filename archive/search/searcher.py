@@ -1,5 +1,6 @@
 """Search: retrieve candidates (vector and keyword), fuse, group by article, collapse copies,
-page, snippet.
+page (relevance order, or date order over the matching set), snippet; with the matching set's
+total, facets and timeline (search/matching.py) when asked.
 
 Both retrievers search only the passages that pass the filters, and both return a fixed-depth
 candidate list, so the final ranking of a query does not depend on which page is asked for:
@@ -11,15 +12,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from .collapse import Ranked, also_in, collapse, group_by_article
+from .facets import Facet, facets_of
 from .filters import Filters
 from .fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
+from .matching import MatchScope, MatchSets
+from .order import best_by_words, date_page, relevance_page
 from .request import CANDIDATE_DEPTH, ArticleRef, Hit, SearchRequest, SearchResponse
 from .snippets import make_snippet
+from .timeline import timeline_of
 
 RERANK_DEPTH = 50
 
@@ -45,8 +51,20 @@ class PassageCatalog(Protocol):
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]: ...
 
 
+@dataclass
+class Candidates:
+    """What ranking found for one request."""
+
+    ranked: Ranked  # what relevance order pages through: grouped, reranked, collapsed
+    others: dict[int, list[int]]  # a result passage -> its article's other matching passages
+    best: dict[str, tuple[int, float]]  # article -> its best candidate passage and score
+    scope: MatchScope  # the request's matching set
+
+
 class Searcher:
-    """Runs a SearchRequest; `vector_search`/`encode_query` may be None for keyword-only use."""
+    """Runs a SearchRequest; `vector_search`/`encode_query` may be None for keyword-only use.
+
+    `matches` answers the matching set (total, date order, facets, timeline)."""
 
     def __init__(
         self,
@@ -55,10 +73,12 @@ class Searcher:
         vector_search: VectorSearch | None = None,
         encode_query: EncodeQuery | None = None,
         *,
+        matches: MatchSets,
         rrf_k: int = RRF_K,
         reranker: Reranker | None = None,
     ) -> None:
         self.catalog = catalog
+        self.matches = matches
         self.keyword = keyword_search
         self.vector_search = vector_search
         self.encode_query = encode_query
@@ -68,51 +88,125 @@ class Searcher:
     def semantic(self, query: str, allowed: np.ndarray | None, depth: int) -> Ranked:
         return self.vector_search(self.encode_query(query), depth, allowed)
 
-    def rank(self, request: SearchRequest) -> Ranked:
-        """All candidate passages for the query, best first."""
+    def rank(self, request: SearchRequest) -> tuple[Ranked, Ranked | None]:
+        """All candidate passages for the query, best first, and the keyword candidates among
+        them (None in semantic mode, which has none)."""
         depth = CANDIDATE_DEPTH
         filters = request.filters()
         if request.mode == "keyword":
-            return self.keyword(request.query, filters, depth)
+            keyword = self.keyword(request.query, filters, depth)
+            return keyword, keyword
         allowed = self.catalog.allowed_passages(filters)
         semantic = self.semantic(request.query, allowed, depth)
         if request.mode == "semantic":
-            return semantic
+            return semantic, None
         keyword = self.keyword(request.query, filters, depth)
-        return reciprocal_rank_fusion(
+        fused = reciprocal_rank_fusion(
             [[pid for pid, _ in semantic], [pid for pid, _ in keyword]],
             k=self.rrf_k,
             weights=HYBRID_WEIGHTS,
         )
+        return fused, keyword
 
-    def search(self, request: SearchRequest) -> SearchResponse:
-        started = time.perf_counter()
-        ranked = self.rank(request)
+    def candidates(self, request: SearchRequest) -> Candidates:
+        """The ranked candidates: grouped by article, reranked, collapsed."""
+        ranked, keyword = self.rank(request)
+        article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used three times
         others: dict[int, list[int]] = {}
         if request.group:
-            article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used twice
             ranked, others = group_by_article(ranked, article_of)
         if self.reranker is not None:
             ranked = self.rerank(request.query, ranked)
+        best: dict[str, tuple[int, float]] = {}
+        for pid, score in ranked:
+            if pid in article_of:
+                best.setdefault(article_of[pid], (pid, score))
         if request.group and request.collapse:  # after the final order: keep the best copy
             clusters = self.catalog.clusters_of([article_of[pid] for pid, _ in ranked])
             ranked = collapse(ranked, article_of, clusters)
-        page = ranked[request.offset : request.offset + request.limit]
+        scope = self.match_scope(request, keyword, article_of)
+        return Candidates(ranked, others, best, scope)
+
+    def match_scope(
+        self,
+        request: SearchRequest,
+        keyword: Ranked | None = None,
+        article_of: dict[int, str] | None = None,
+    ) -> MatchScope:
+        """The request's matching set (search/matching.py): the articles holding every word of
+        the query, and those of the keyword candidates (retrieved here unless given). It needs
+        no model, so timelines, facets, exports and saved searches never load one."""
+        if keyword is None:
+            keyword = self.keyword(request.query, request.filters(), CANDIDATE_DEPTH)
+        pids = [pid for pid, _ in keyword]
+        known = article_of or {}
+        missing = [pid for pid in pids if pid not in known]
+        if missing:
+            known = {**known, **self.catalog.article_ids(missing)}
+        articles = dict.fromkeys(known[pid] for pid in pids if pid in known)
+        return MatchScope(request.query, request.filters(), tuple(articles))
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        found = self.candidates(request)
+        scope = found.scope
+        key = request.order_key()
+        page: Ranked = []
+        cursor = None
+        if request.sort == "relevance":
+            page, cursor = relevance_page(
+                found.ranked, request.offset, request.after, request.limit, key
+            )
+        facets: dict[str, Facet] = {}
+        timeline = None
+        if request.sort == "relevance" and not (request.facets or request.timeline):
+            total = self.matches.count(scope)
+        else:
+            with self.matches.open(scope) as view:
+                total = view.total
+                if request.sort != "relevance":
+                    rows, cursor = date_page(view, request.sort, request.after, request.limit, key)
+                facets = facets_of(view, request.facets, request.facet_size)
+                if request.timeline:
+                    timeline = timeline_of(view, request.timeline)
+            if request.sort != "relevance":
+                page = self.best_passages(rows, found, request.query)
+        hits = self.make_hits(page, request.query, found.others)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResponse(
+            query=request.query,
+            mode=request.mode,
+            sort=request.sort,
+            total=total,
+            pageable=len(found.ranked),
+            took_ms=round(took, 2),
+            results=hits,
+            next=cursor,
+            facets=facets,
+            timeline=timeline,
+        )
+
+    def best_passages(self, rows: list[dict[str, Any]], found: Candidates, query: str) -> Ranked:
+        """Each date-ordered article's passage to show: its best candidate, else by words."""
+        unranked = [row["id"] for row in rows if row["id"] not in found.best]
+        by_words = best_by_words(self.matches.passages_of(unranked), query) if unranked else {}
+        page: Ranked = []
+        for row in rows:
+            if row["id"] in found.best:
+                page.append(found.best[row["id"]])
+            elif row["id"] in by_words:
+                page.append((by_words[row["id"]], 0.0))
+        return page
+
+    def make_hits(self, page: Ranked, query: str, others: dict[int, list[int]]) -> list[Hit]:
         rows = self.catalog.passages_with_articles([pid for pid, _ in page])
         hits = []
         for pid, score in page:
             row = rows.get(pid)
             if row is None:  # removed by another process since ranking
                 continue
-            hits.append(self.make_hit(row, score, request.query, others.get(pid, [])))
-        took = (time.perf_counter() - started) * 1000
-        return SearchResponse(
-            query=request.query,
-            mode=request.mode,
-            total=len(ranked),
-            took_ms=round(took, 2),
-            results=hits,
-        )
+            hits.append(self.make_hit(row, score, query, others.get(pid, [])))
+        return hits
 
     def make_hit(self, row: dict[str, Any], score: float, query: str, others: list[int]) -> Hit:
         snippet, spans = make_snippet(row["text"], query)

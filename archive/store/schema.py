@@ -126,6 +126,40 @@ def m002_article_copies(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS article_copies_article ON article_copies(article_id)")
 
 
+@migrations()
+def m005_explore(db: Database) -> None:
+    """Exploring the archive (search/matching.py, store/explore.py, store/watches.py).
+
+    - `articles.generation`: the database generation that first stored the article, so a
+      saved search can list what was ingested after its last check (0 for older articles).
+    - `articles(date, id)`: date order with ties broken by id, walked by keyset cursors, is a
+      range scan of this index; `articles(generation)` finds what is new since a check.
+    - `articles(source COLLATE NOCASE, date, id)`: `--source` ignores case; the count and the
+      date-ordered pages of one source are read from this index alone.
+    - `articles(id, date, source)`: a query's matching set is read from this covering index
+      (store/explore.py) rather than from the wide article rows.
+    - `watches`: saved searches, each a SearchRequest (JSON) and the generation it was last
+      checked at.
+    """
+    db.execute("ALTER TABLE articles ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_date_id ON articles(date, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_generation ON articles(generation)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS articles_source_date "
+        "ON articles(source COLLATE NOCASE, date, id)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS articles_id_date_source ON articles(id, date, source)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS watches (
+            name TEXT PRIMARY KEY,
+            request TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            checked_at TEXT,
+            checked_generation INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+
+
 # What the derived views (the keyword index, the passage map) must re-read without new text:
 # an article whose date, source or metadata changed, or whose cluster of copies was renamed,
 # stamped with the generation that commits the change. The store bumps the generation at the

@@ -149,6 +149,7 @@ class Store:
                     conn.execute(f"UPDATE articles SET {assignments} WHERE id = :id", row)
                 else:
                     row["ingested_at"] = now
+                    row["generation"] = self._next_generation  # what a saved search calls new
                     # An id that was recorded as a copy of another article now has its own text.
                     dedup.forget_copy(conn, row["id"])
                     columns = ", ".join(row)

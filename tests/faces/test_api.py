@@ -52,7 +52,8 @@ def test_post_articles_then_search_get_and_post(client: TestClient):
     assert found.status_code == 200
     body = found.json()
     assert body["results"][0]["article"]["id"] == "wheat-1"
-    assert set(body) == {"query", "mode", "total", "took_ms", "results"}
+    assert set(body) == {"query", "mode", "sort", "total", "pageable", "took_ms", "results",
+                         "next", "facets", "timeline"}  # fmt: skip
     posted = client.post("/search", json={"q": "wheat exports to Egypt", "limit": 3}).json()
     assert [r["passage_id"] for r in posted["results"]] == [
         r["passage_id"] for r in body["results"]
