@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError
@@ -30,7 +31,7 @@ class Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except (InputError, ArchiveError, ModelError, RemoteError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            errors.print(f"[red]error:[/red] {plain(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
 
@@ -58,8 +59,16 @@ def open_archive(data: Path | None, *, create: bool = True):
     return Archive(data, create=create)
 
 
+def plain(message: object) -> str:
+    """A message as literal text: rich markup escaped, control characters (a file name or an
+    input's text may carry terminal escapes) shown as escapes."""
+    text = str(message)
+    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return escape(text)
+
+
 def fail(message: str, code: int = 1) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[red]error:[/red] {plain(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -81,10 +90,38 @@ def ingest(
     fetch: Annotated[
         bool, typer.Option("--fetch", help="Fetch each feed entry's page and index its text.")
     ] = False,
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Also fetch loopback and private-network addresses."),
+    ] = False,
+    follow_links: Annotated[
+        bool,
+        typer.Option("--follow-links", help="Follow symbolic links out of the folders given."),
+    ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once if another ingest is writing the archive."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
-    options = {"force": force, "source": source, "keep_titles": not no_titles, "fetch": fetch}
+
+    def waiting(holder: str) -> None:
+        errors.print(
+            f"waiting for another process writing to this archive ({plain(holder)}) to finish…",
+            highlight=False,
+        )
+
+    options = {
+        "force": force,
+        "source": source,
+        "keep_titles": not no_titles,
+        "fetch": fetch,
+        "allow_private": allow_private or None,
+        "follow_links": follow_links,
+        "wait": not no_wait,
+        "on_wait": waiting,
+    }
     with open_archive(data) as archive:
         if console.is_terminal and not as_json:
             from .output import progress_bar
@@ -94,14 +131,20 @@ def ingest(
         else:
             report = archive.ingest(paths, **options)
     for message in report.errors:
-        errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        errors.print(f"[red]error:[/red] {plain(message)}", highlight=False, soft_wrap=True)
+    if report.error_count > len(report.errors):
+        errors.print(f"[red]error:[/red] … and {report.error_count - len(report.errors):,} more")
     for message in report.warnings:
-        errors.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+        errors.print(f"[yellow]warning:[/yellow] {plain(message)}", highlight=False, soft_wrap=True)
+    if report.warning_count > len(report.warnings):
+        errors.print(
+            f"[yellow]warning:[/yellow] … and {report.warning_count - len(report.warnings):,} more"
+        )
     if as_json:
         print(json.dumps(report.to_dict()))
     else:
-        console.print(report.summary(), highlight=False)
-    if report.errors:
+        console.print(plain(report.summary()), highlight=False)
+    if report.error_count:
         raise typer.Exit(1)
 
 
@@ -221,6 +264,10 @@ def follow(
         bool, typer.Option("--fetch", help="Fetch each new entry's page and index its text.")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 20.0,
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Also fetch loopback and private-network addresses."),
+    ] = False,
 ) -> None:
     """Poll feeds and ingest only what is new (Ctrl-C to stop)."""
     import signal
@@ -234,11 +281,18 @@ def follow(
     def report(poll) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         style = "red" if poll.status == "failed" else "dim"
-        errors.print(f"[{style}]{stamp}[/{style}] {poll.line()}", highlight=False, soft_wrap=True)
+        line = plain(poll.line())
+        errors.print(f"[{style}]{stamp}[/{style}] {line}", highlight=False, soft_wrap=True)
         for message in poll.report.errors if poll.report else []:
-            errors.print(f"    [red]error:[/red] {message}", highlight=False, soft_wrap=True)
+            errors.print(f"    [red]error:[/red] {plain(message)}", highlight=False, soft_wrap=True)
 
-    follower = archive.follower(feeds, fetch_pages=fetch, timeout=timeout, on_poll=report)
+    follower = archive.follower(
+        feeds,
+        fetch_pages=fetch,
+        timeout=timeout,
+        on_poll=report,
+        allow_private=allow_private or None,
+    )
     try:
         signal.signal(signal.SIGTERM, lambda *_: follower.stop())
     except ValueError:  # not the main thread (embedded use): Ctrl-C / stop() still work
@@ -294,9 +348,9 @@ def remove(
 
 @app.command()
 def stats(data: DataOption = None, as_json: JsonOption = False) -> None:
-    """Counts, date range, sources and sizes."""
+    """Counts, date range, sources and sizes; a damaged database is reported."""
     with open_archive(data) as archive:
-        result = archive.stats()
+        result = archive.stats(check_seconds=2.0)
     if as_json:
         print(json.dumps(result))
         return
@@ -324,6 +378,7 @@ def reindex(
     console.print(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
+        + (", keyword index rebuilt" if result.get("keyword_rebuilt") else "")
         + f") in {result['seconds']} s",
         highlight=False,
     )

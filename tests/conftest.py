@@ -7,6 +7,7 @@ loaded once per session, only by the tests in tests/model/ and those that ask fo
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,8 +35,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "NEWSARCHIVE_API_KEY",
         "NEWSARCHIVE_READ_KEY",
         "NEWSARCHIVE_CORS_ORIGINS",
+        "NEWSARCHIVE_ALLOW_PRIVATE",
+        "NEWSARCHIVE_LOCK_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("NEWSARCHIVE_MAX_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

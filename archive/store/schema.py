@@ -127,6 +127,33 @@ def m002_article_copies(db: Database) -> None:
 
 
 @migrations()
+def m003_lineage(db: Database) -> None:
+    """The archive's lineage: a random archive id, created once, and a random token for each
+    generation (`generations`), which the FAISS file records beside the generation number, so
+    an index is only trusted by the database it was built from (not by a restored copy that
+    reached the same generation number by other writes)."""
+    import secrets
+    import uuid
+
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, "
+        "token TEXT NOT NULL, committed_at TEXT NOT NULL)"
+    )
+    row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    generation = int(row[0]) if row else 0
+    token = secrets.token_hex(8)
+    db.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('archive_id', ?)", [uuid.uuid4().hex]
+    )
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('generation_token', ?)", [token])
+    db.execute(
+        "INSERT OR REPLACE INTO generations(generation, token, committed_at) "
+        "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+        [generation, token],
+    )
+
+
+@migrations()
 def m005_explore(db: Database) -> None:
     """Exploring the archive (search/matching.py, store/explore.py, store/watches.py).
 
@@ -197,7 +224,7 @@ def m006_article_changes(db: Database) -> None:
 
 
 def latest_version() -> int:
-    """How many migrations this code defines: the `schema_version` of a migrated archive."""
+    """The schema version an archive has once every migration here is applied."""
     return len(migrations._migrations)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .base import ModelError, default_threads
 from .model_folder import FolderEmbedder
-from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8
+from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8, remove_stale_exports
 
 
 class OnnxEmbedder(FolderEmbedder):
@@ -40,6 +40,7 @@ class OnnxEmbedder(FolderEmbedder):
                 f"{self.path}: the onnx backend needs tokenizer.json; use backend torch"
             )
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else self.path / ".onnx"
+        remove_stale_exports(self.cache_dir)  # what a killed export left behind
         self.quantized = quantized
         self.backend = "onnx-int8" if quantized else "onnx"
         self.family = "int8" if quantized else "fp32"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -153,16 +155,32 @@ class VectorIndex:
         top = top[np.lexsort((allowed[top], -scores[top]))]
         return [(int(allowed[i]), float(scores[i])) for i in top]
 
-    def save(self, path: Path, generation: int) -> None:
-        """Write atomically (temp file + rename) and record the store generation beside it."""
+    def save(self, path: Path, generation: int, **lineage: Any) -> None:
+        """Write atomically (temp file + rename) and record the store generation beside it,
+        with `lineage` (the archive id and generation token the caller passes).
+
+        The pair is written under the files' exclusive lock, so a reader (or a backup) that
+        takes the shared lock always sees a FAISS file and the stamp written with it.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, path)
-        stamp = {"generation": generation, "count": len(self), "kind": self.kind, **self.stamp()}
-        stamp_tmp = path.with_suffix(".json.tmp")
-        stamp_tmp.write_text(json.dumps(stamp))
-        os.replace(stamp_tmp, stamp_path(path))
+        stamp = {
+            "generation": generation,
+            "count": len(self),
+            "kind": self.kind,
+            **lineage,
+            **self.stamp(),
+        }
+        with files_locked(path, exclusive=True):
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            stamp_tmp = path.with_suffix(".json.tmp")
+            try:
+                faiss.write_index(self.index, str(tmp))
+                stamp_tmp.write_text(json.dumps(stamp))
+                os.replace(tmp, path)
+                os.replace(stamp_tmp, stamp_path(path))
+            finally:  # a failed write (a full disk) leaves no temporary file behind
+                tmp.unlink(missing_ok=True)
+                stamp_tmp.unlink(missing_ok=True)
 
 
 def id_selector(allowed: np.ndarray, keep: list[Any]) -> faiss.IDSelector:
@@ -191,3 +209,30 @@ def id_selector(allowed: np.ndarray, keep: list[Any]) -> faiss.IDSelector:
 
 def stamp_path(path: Path) -> Path:
     return path.with_suffix(".json")
+
+
+@contextmanager
+def files_locked(path: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold the advisory lock of an index's files (`vectors.lock` beside `vectors.faiss`):
+    exclusive to write the pair, shared to read it. Without fcntl, or in a folder this process
+    may not write, it runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    try:
+        handle = open(path.with_suffix(".lock"), "a+b")  # noqa: SIM115 - closed below
+    except OSError:  # a read-only archive: nobody can be writing it from here
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            # No writer holds the lock now, so temporary files left beside are from a killed
+            # process: remove them.
+            for leftover in (path.with_suffix(path.suffix + ".tmp"), path.with_suffix(".json.tmp")):
+                leftover.unlink(missing_ok=True)
+        yield
+    finally:
+        handle.close()

@@ -72,7 +72,9 @@ class FeedServer:
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer]:
+    """The test server is on loopback, which fetching refuses unless allowed."""
+    monkeypatch.setenv("NEWSARCHIVE_ALLOW_PRIVATE", "1")
     running = FeedServer()
     yield running
     running.close()
