@@ -33,7 +33,11 @@ Owner = tuple[str, str, "str | None", "str | None"]
 class PassageMapSource(Protocol):
     """What the passage map reads of the database."""
 
-    def generation(self) -> int: ...
+    def lineage(self) -> tuple[str, int, str]:
+        """(archive id, generation, the generation's token), read together."""
+        ...
+
+    def token_at(self, generation: int) -> str | None: ...
 
     def tombstones_pruned_through(self) -> int: ...
 
@@ -75,26 +79,32 @@ class PassageMap:
         self._cluster_ord: dict[str, int] = {}
         self._source_code: dict[str, int] = {}
         self.generation: int | None = None
+        self.lineage: tuple[str, int, str] | None = None  # the database's, as the map holds it
         self.max_id = -1
 
     # -- keeping in step ---------------------------------------------------------------------
     def current(self) -> PassageMap:
         """The map, built on first use and caught up with the database."""
         with self.lock:
-            generation = self.source.generation()
-            if self.generation is None:
-                self._read(None)
-                self.generation = generation
-            elif self.generation != generation:
-                self.catch_up(generation)
+            lineage = self.source.lineage()
+            if self.lineage != lineage:
+                self.catch_up(lineage)
             return self
 
-    def catch_up(self, generation: int) -> dict[str, int]:
+    def catch_up(self, lineage: tuple[str, int, str]) -> dict[str, int]:
+        """Follow the database to `lineage`; built anew when the map is not of its history."""
         with self.lock:
-            if self.generation > generation:  # ahead of the database (restored backup)
+            archive_id, generation, _ = lineage
+            held = self.lineage
+            if (
+                held is None
+                or held[0] != archive_id
+                or held[1] > generation
+                or self.source.token_at(held[1]) != held[2]
+            ):
                 self.__init__(self.source)  # type: ignore[misc]
                 self._read(None)
-                self.generation = generation
+                self.generation, self.lineage = generation, lineage
                 return {"rebuilt": 1}
             removed, added = self.source.changes_since(self.generation, self.max_id)
             if self.generation < self.source.tombstones_pruned_through():
@@ -109,7 +119,7 @@ class PassageMap:
             for owner in changed:
                 if owner[0] in self._article_ord:
                     self._set(*owner)
-            self.generation = generation
+            self.generation, self.lineage = generation, lineage
             return {"removed": len(removed), "added": len(added), "changed": len(changed)}
 
     def _read(self, ids: np.ndarray | None) -> None:

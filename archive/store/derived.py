@@ -42,7 +42,8 @@ _OWNERS = (
 
 
 class DerivedSource:
-    """Reads of one store for the derived views, each under the store's lock."""
+    """Reads of one store for the derived views, through its read connections (`reading()`:
+    they never wait for a writer)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -50,6 +51,17 @@ class DerivedSource:
     # -- shared with the vector view -----------------------------------------------------------
     def generation(self) -> int:
         return self.store.generation()
+
+    def lineage(self) -> tuple[str, int, str]:
+        """(archive id, generation, the generation's token): see index/sync.py."""
+        return self.store.lineage()
+
+    def token_at(self, generation: int) -> str | None:
+        return self.store.token_at(generation)
+
+    def max_passage_id(self) -> int:
+        """The largest passage id the database ever issued (ids only grow)."""
+        return self.store.max_passage_id()
 
     def tombstones_pruned_through(self) -> int:
         return self.store.tombstones_pruned_through()
@@ -61,19 +73,14 @@ class DerivedSource:
         return self.store.changes_since(generation, max_id)
 
     def passage_count(self) -> int:
-        with self.store.lock:
-            return int(self.store.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
-
-    def max_passage_id(self) -> int:
-        with self.store.lock:
-            row = self.store.conn.execute("SELECT MAX(id) FROM passages").fetchone()
-        return -1 if row[0] is None else int(row[0])
+        with self.store.reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
 
     def changed_articles(self, generation: int) -> list[tuple[str, str, str | None, str | None]]:
         """(article id, cluster, date, source) of the articles logged as changed after
         `generation` that still exist."""
-        with self.store.lock:
-            rows = self.store.conn.execute(
+        with self.store.reading() as conn:
+            rows = conn.execute(
                 "SELECT a.id, COALESCE(d.cluster_id, a.id), a.date, a.source FROM articles a "
                 "LEFT JOIN article_dedup d ON d.article_id = a.id WHERE a.id IN "
                 "(SELECT article_id FROM article_changes WHERE generation > ?)",
@@ -86,8 +93,8 @@ class DerivedSource:
         """(passages removed after `generation`, passages to index again: new ones above
         `max_id` and every passage of an article logged as changed after `generation`)."""
         removed, added = self.store.changes_since(generation, max_id)
-        with self.store.lock:
-            changed = self.store.conn.execute(
+        with self.store.reading() as conn:
+            changed = conn.execute(
                 "SELECT p.id FROM passages p WHERE p.article_id IN "
                 "(SELECT article_id FROM article_changes WHERE generation > ?)",
                 [generation],
@@ -103,8 +110,8 @@ class DerivedSource:
         if ids is None:
             last = -1
             while True:
-                with self.store.lock:
-                    rows = self.store.conn.execute(
+                with self.store.reading() as conn:
+                    rows = conn.execute(
                         _ROWS.format(cond="p.id > ? ORDER BY p.id LIMIT ?"), [last, batch]
                     ).fetchall()
                 if not rows:
@@ -136,8 +143,8 @@ class DerivedSource:
         if ids is None:
             last = -1
             while True:
-                with self.store.lock:
-                    rows = self.store.conn.execute(
+                with self.store.reading() as conn:
+                    rows = conn.execute(
                         _OWNERS.format(cond="p.id > ? ORDER BY p.id LIMIT ?"), [last, batch]
                     ).fetchall()
                 if not rows:

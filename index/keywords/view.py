@@ -1,8 +1,10 @@
 """The keyword index of an archive folder (`<archive>/keywords/`), kept in step with SQLite.
 
 Like the FAISS view (index/sync.py), the index is derived: SQLite is the source of truth, and
-the index records the database generation it reflects. A reader that finds it behind catches
-it up before answering, from the generation counter, the tombstones of removed passages, the
+the index records the database lineage it reflects (archive id, generation and its token). An
+index of another archive or of another history of this one (a restored backup) is not used:
+FTS5 answers until the next write or `reindex` builds it anew. A reader that finds it behind
+catches it up before answering, from the generation counter, the tombstones of removed passages, the
 passages above the largest id it holds, and the change log of articles whose date, source or
 metadata changed without new text (migration m006). Nothing here knows what an article is: the
 database is reached through `KeywordSource`, which archive/store/derived.py implements.
@@ -10,7 +12,7 @@ database is reached through `KeywordSource`, which archive/store/derived.py impl
 Layout and crash safety:
 
     keywords/CURRENT              the name of the index in use (replaced atomically)
-    keywords/index-<hex>/         tantivy's files, and stamp.json: {generation, max_id, ...}
+    keywords/index-<hex>/         tantivy's files, and stamp.json: {lineage, max_id, ...}
     keywords/.lock                held by whoever writes the index in use (any process)
     keywords/.rebuild.lock        held by a build, start to swap
 
@@ -46,6 +48,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..sync import lineage_problem
 from .analysis import Analyzer, default_analyzer, parse_query
 from .tantivy_index import KeywordFilter, KeywordRow, TantivyIndex, UnsupportedFilter
 
@@ -63,10 +66,20 @@ log = logging.getLogger(__name__)
 RowTuple = tuple[int, str, "str | None", "str | None", "dict[str, list[str]]"]
 
 
+class StaleIndex(ValueError):
+    """The index is not of the database's history (another archive, a restored backup)."""
+
+
 class KeywordSource(Protocol):
     """What the keyword view reads of the database (archive/store/derived.py implements it)."""
 
     def generation(self) -> int: ...
+
+    def lineage(self) -> tuple[str, int, str]:
+        """(archive id, generation, the generation's token), read together."""
+        ...
+
+    def token_at(self, generation: int) -> str | None: ...
 
     def passage_count(self) -> int: ...
 
@@ -161,11 +174,19 @@ class KeywordView:
         return stamp
 
     def _write_stamp(
-        self, name: str, generation: int, max_id: int, count: int, deleted: int = 0
+        self,
+        name: str,
+        lineage: tuple[str, int, str],
+        max_id: int,
+        count: int,
+        deleted: int = 0,
     ) -> dict:
+        archive_id, generation, token = lineage
         stamp = {
             "format": FORMAT,
+            "archive_id": archive_id,  # the database's lineage it reflects (index/sync.py)
             "generation": generation,
+            "token": token,
             "max_id": max_id,
             "passages": count,
             "deleted": deleted,  # deletes applied since the build (an upper bound of those kept)
@@ -190,12 +211,19 @@ class KeywordView:
 
     # -- reading -----------------------------------------------------------------------------
     def current(self) -> TantivyIndex | None:
-        """The index, opened and caught up with the database; None when there is none."""
+        """The index, opened and caught up with the database; None when there is none.
+
+        Raises StaleIndex when the index is not of the database's history (`ensure` or
+        `rebuild` replaces it; until then `search` lets FTS5 answer)."""
         with self.lock:
             index = self._open()
-            if index is not None and self._stamp["generation"] != self.source.generation():
-                self.catch_up()
-                index = self._index
+            if index is not None:
+                stamp = self._stamp
+                if (stamp.get("archive_id"), stamp["generation"], stamp.get("token")) != (
+                    self.source.lineage()
+                ):
+                    self.catch_up()
+                    index = self._index
             return index
 
     def search(
@@ -235,26 +263,25 @@ class KeywordView:
     ) -> tuple[dict[str, Any], dict[str, int]]:
         """Apply the database's changes after `stamp` to `index` (the caller holds .lock); the
         new stamp, written after the commit, and what changed."""
-        current = self.source.generation()
+        lineage = self.source.lineage()
+        problem = lineage_problem(stamp, self.source)
+        if problem is not None:  # another archive, or another history of this one
+            self._index = self._name = self._stamp = None
+            raise StaleIndex(f"{self.folder}: {problem}; it is built anew by the next write")
         generation, max_id = stamp["generation"], stamp["max_id"]
-        if generation == current:
+        if generation == lineage[1]:
             return stamp, {"removed": 0, "added": 0}
-        if generation > current:  # ahead of the database (restored from a backup): every row
-            removed = np.asarray(index.ids(), dtype=np.int64)
-            again = self.source.passage_ids()
-            max_id = -1  # ids the database hands out next may be below the old largest one
-        else:
-            removed, again = self.source.keyword_changes(generation, max_id)
-            if generation < self.source.tombstones_pruned_through():
-                # the removals since `generation` are no longer listed: compare ids instead
-                in_db = self.source.passage_ids()
-                removed = np.setdiff1d(np.asarray(index.ids(), dtype=np.int64), in_db)
+        removed, again = self.source.keyword_changes(generation, max_id)
+        if generation < self.source.tombstones_pruned_through():
+            # the removals since `generation` are no longer listed: compare ids instead
+            in_db = self.source.passage_ids()
+            removed = np.setdiff1d(np.asarray(index.ids(), dtype=np.int64), in_db)
         if len(removed) or len(again):
             index.write(removed.tolist(), self._rows(again.tolist()), self.analyzer)
         deleted = stamp.get("deleted", 0) + len(removed) + int((again <= max_id).sum())
         if len(again):
             max_id = max(max_id, int(np.max(again)))
-        new = self._write_stamp(name, current, max_id, len(index), deleted)
+        new = self._write_stamp(name, lineage, max_id, len(index), deleted)
         return new, {"removed": int(len(removed)), "added": int(len(again))}
 
     def _rows(self, ids: Sequence[int] | None) -> Iterable[list[KeywordRow]]:
@@ -298,7 +325,7 @@ class KeywordView:
             self._remove_unnamed()
             name = f"index-{uuid.uuid4().hex}"
             index = TantivyIndex(self.folder / name, create=True)
-            generation = self.source.generation()
+            lineage = self.source.lineage()
             seen = [-1]
 
             def rows() -> Iterator[list[KeywordRow]]:
@@ -307,7 +334,7 @@ class KeywordView:
                     yield batch
 
             index.write([], rows(), self.analyzer, upsert=False, heap=BUILD_HEAP)
-            stamp = self._write_stamp(name, generation, seen[0], len(index))
+            stamp = self._write_stamp(name, lineage, seen[0], len(index))
             with self.lock, _file_lock(self.folder / ".lock"):
                 stamp, _ = self._apply(index, name, stamp)  # what was written meanwhile
                 old = self._current_name()

@@ -288,3 +288,20 @@ def test_many_deletions_are_dropped_by_a_rebuild(loaded: Archive):
     assert view.ensure() and view._current_name() != first
     assert view._stamp["deleted"] == 0 and view._stamp["passages"] == loaded.stats()["passages"]
     agree_with_fts5(loaded, view)
+
+
+def test_an_index_of_another_history_is_not_used_until_rebuilt(
+    loaded: Archive, tmp_path: Path, hash_embedder
+):
+    """An index stamped with another archive's lineage (or a history a restored backup
+    undid) never answers: FTS5 does, until the next write builds it anew."""
+    view = view_of(loaded)
+    view.ensure()
+    with Archive(tmp_path / "other", embedder=hash_embedder) as other:
+        other.ingest_articles(stories(8, start=200))
+        wrong = KeywordView(view.folder, DerivedSource(other.store), threshold=1)
+        assert wrong.search("wheat", None, 10) is None and "another archive" in wrong.error
+        assert wrong.ensure() is True
+        assert set(matched(wrong, "wheat rates", {})) == {
+            p for p, _ in fts5(other, "wheat rates", {})
+        }
