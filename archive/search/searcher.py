@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,7 +77,9 @@ class Searcher:
         matches: MatchSets,
         rrf_k: int = RRF_K,
         reranker: Reranker | None = None,
+        pool: Executor | None = None,
     ) -> None:
+        self.pool = pool  # runs the vector search beside the keyword search (hybrid)
         self.catalog = catalog
         self.matches = matches
         self.keyword = keyword_search
@@ -97,10 +100,18 @@ class Searcher:
             keyword = self.keyword(request.query, filters, depth)
             return keyword, keyword
         allowed = self.catalog.allowed_passages(filters)
-        semantic = self.semantic(request.query, allowed, depth)
         if request.mode == "semantic":
-            return semantic, None
-        keyword = self.keyword(request.query, filters, depth)
+            return self.semantic(request.query, allowed, depth), None
+        # After encoding (which fills both cores), FAISS at one thread on the pool's thread and
+        # the keyword search on this one run side by side: neither holds the GIL.
+        vector = self.encode_query(request.query)
+        if self.pool is not None:
+            pending = self.pool.submit(self.vector_search, vector, depth, allowed)
+            keyword = self.keyword(request.query, filters, depth)
+            semantic = pending.result()
+        else:
+            semantic = self.vector_search(vector, depth, allowed)
+            keyword = self.keyword(request.query, filters, depth)
         fused = reciprocal_rank_fusion(
             [[pid for pid, _ in semantic], [pid for pid, _ in keyword]],
             k=self.rrf_k,

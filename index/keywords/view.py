@@ -242,6 +242,30 @@ class KeywordView:
             log.warning("keyword index at %s failed (%s); FTS5 answers", self.folder, self.error)
             return None
 
+    def audit(self) -> str | None:
+        """For `check`: why the tantivy index cannot answer now, or None (it can, or the archive
+        is small enough for FTS5). Catches it up first, as any reader does."""
+        what = f"the keyword index at {self.folder}"
+        try:
+            with self.lock:
+                if not self.active:
+                    if self.source.passage_count() < self.threshold:
+                        return None
+                    return f"{what} is missing (FTS5 answers until a write or reindex builds it)"
+                name = self._current_name()
+                problem = lineage_problem(self._read_stamp(name) if name else None, self.source)
+                if problem is not None:
+                    return f"{what}: {problem}"
+                index = self.current()
+                if index is None:
+                    return f"{what} cannot be read"
+                held, stored = len(index), self.source.passage_count()
+                if held != stored:
+                    return f"{what} holds {held} passages, the database {stored}"
+        except (OSError, ValueError, RuntimeError) as exc:
+            return f"{what} cannot be read ({type(exc).__name__}: {exc})"
+        return None
+
     # -- keeping in step ---------------------------------------------------------------------
     def catch_up(self) -> dict[str, int]:
         """Bring the index in use up to the database's generation; what changed."""
