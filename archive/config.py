@@ -18,6 +18,7 @@ THREADS_ENV = "NEWSARCHIVE_THREADS"  # intra-op threads of the embedding model
 URL_ENV = "NEWSARCHIVE_URL"  # a running `newsarchive serve` for the CLI's search
 API_KEY_ENV = "NEWSARCHIVE_API_KEY"  # the key that writes (and reads)
 READ_KEY_ENV = "NEWSARCHIVE_READ_KEY"  # the key that reads
+CACHE_ENV = "NEWSARCHIVE_CACHE"  # the per-user cache (exported models)
 CORS_ORIGINS_ENV = "NEWSARCHIVE_CORS_ORIGINS"  # other origins whose pages may call the API
 ALLOW_PRIVATE_ENV = "NEWSARCHIVE_ALLOW_PRIVATE"  # 1: fetch loopback/private addresses too
 LOCK_TIMEOUT_ENV = "NEWSARCHIVE_LOCK_TIMEOUT"  # seconds a write waits for another writer
@@ -31,6 +32,17 @@ def default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("newsarchive", appauthor=False))
+
+
+def model_cache_dir() -> Path:
+    """Where exported models are kept, one per model and export version for every archive:
+    NEWSARCHIVE_CACHE, else the per-user cache folder (~/.cache/newsarchive on Linux)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser() / "models"
+    from ..index.embedders.onnxrt import default_cache_dir
+
+    return default_cache_dir()
 
 
 def configured_model() -> str | None:

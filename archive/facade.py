@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..index.embedders import Embedder, make_embedder
-from ..index.embedders.onnx_export import remove_stale_exports
 from ..index.keywords import KeywordView
 from ..index.passage_map import PassageMap
 from ..index.sync import KIND_CHOICES, VectorView
@@ -29,6 +28,7 @@ from .config import (
     configured_model,
     configured_threads,
     default_data_dir,
+    model_cache_dir,
 )
 from .errors import ArchiveError, InputError
 from .ingest.batches import batches
@@ -99,8 +99,6 @@ class Archive:
         self.catalog = MappedCatalog(self.store, self.passage_map)
         self._vector_pool: ThreadPoolExecutor | None = None  # vector search beside keyword
         self.explore = ExploreStore(self.store)  # matching sets: totals, facets, date order
-        if (self.path / "models").is_dir():  # temporary files of a killed model export
-            remove_stale_exports(self.path / "models")
         self._model_path = model or configured_model()
         self._embedder = embedder
         self._policy = policy
@@ -116,7 +114,7 @@ class Archive:
             self._embedder = make_embedder(
                 self.backend,
                 self._model_path,
-                cache_dir=self.path / "models",
+                cache_dir=model_cache_dir(),
                 threads=configured_threads(),
             )
         return self._embedder
@@ -298,8 +296,13 @@ class Archive:
         request = (
             query if isinstance(query, SearchRequest) else SearchRequest.make(query, **options)
         )
-        request.filters().to_sql()  # a bad date fails here, before the model loads
+        self._check_filters(request)
         return self.searcher(semantic=request.mode != "keyword").search(request)
+
+    def _check_filters(self, request: Any) -> None:
+        """A filter that is a mistake (a bad date, an inverted range, a field no article has)
+        fails here, before any model loads or any set is counted."""
+        request.filters().check(self.store.metadata_fields() if request.where else None)
 
     def searcher(self, *, semantic: bool = True) -> Searcher:
         """The search pipeline over this archive (model and index loaded when `semantic`)."""
@@ -336,7 +339,7 @@ class Archive:
     # -- explore: the matching set (search/matching.py) counted, ordered, listed, exported --
     def _scope(self, request: SearchRequest | BrowseRequest) -> MatchScope:
         """A request's matching set (keyword reads only: no model is loaded)."""
-        request.filters().to_sql()  # a bad date is one clear error
+        self._check_filters(request)
         if isinstance(request, BrowseRequest):
             return MatchScope(None, request.filters())
         return self.searcher(semantic=False).match_scope(request)
@@ -345,7 +348,7 @@ class Archive:
         """Articles passing the filters (`since`, `until`, `source`, `where`), newest first
         (`sort="oldest"`), `limit` per page, the next page `after` a response's `next`."""
         request = request if isinstance(request, BrowseRequest) else BrowseRequest.make(**options)
-        request.filters().to_sql()
+        self._check_filters(request)
         return browse(self.explore, self.store, request)
 
     def timeline(
@@ -378,7 +381,7 @@ class Archive:
         from .search.similar import SimilarRequest, similar
 
         request = SimilarRequest.make(text=text, **options)
-        request.filters().to_sql()
+        self._check_filters(request)
         if text is not None:
             return similar(self.searcher(), self.explore, request, article_id)
         # A stored article is compared through its stored vectors: no model to load.
@@ -420,13 +423,39 @@ class Archive:
         *,
         mode: str = "hybrid",
         depth: int = 10,
+        per_query: bool = False,
     ) -> dict[str, Any]:
-        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines."""
+        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines;
+        labels naming an exact copy count for the article it is stored as."""
         from .evaluate import evaluate, load_queries
 
         if isinstance(queries, (str, Path)):
             queries = load_queries(queries)
-        return evaluate(self, list(queries), mode=mode, depth=depth)
+        return evaluate(
+            self, list(queries), mode=mode, depth=depth, per_query=per_query,
+            owners=self.store.copy_owners,
+        )  # fmt: skip
+
+    def compare(
+        self,
+        queries: str | Path | Sequence[dict[str, Any]],
+        modes: Sequence[str],
+        *,
+        depth: int = 10,
+        per_query: bool = False,
+    ) -> dict[str, Any]:
+        """`evaluate` for each mode, and each later mode against the first: the paired
+        difference per metric with its 95% bootstrap interval and randomisation p-value."""
+        from .evaluate import compare, load_queries
+
+        if isinstance(queries, (str, Path)):
+            queries = load_queries(queries)
+        runs = [self.evaluate(queries, mode=m, depth=depth, per_query=True) for m in modes]
+        comparisons = [row for other in runs[1:] for row in compare(runs[0], other)]
+        if not per_query:
+            for run in runs:
+                del run["per_query"]
+        return {"modes": runs, "comparisons": comparisons}
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article with its passages, or None."""

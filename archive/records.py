@@ -30,7 +30,9 @@ class Article:
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None  # file (and line) it came from, for error messages
-    warnings: list[str] = field(default_factory=list)  # what reading it changed (bad UTF-8)
+    warnings: list[str] = field(
+        default_factory=list
+    )  # read, but worth a look (bad UTF-8, short text)
 
     @property
     def body(self) -> str:

@@ -27,7 +27,9 @@ class Commands(TyperGroup):
 
     def invoke(self, ctx):
         from ..archive import RemoteError
+        from .output import show_library_notes
 
+        show_library_notes(errors)
         try:
             return super().invoke(ctx)
         except (InputError, ArchiveError, ModelError, RemoteError) as exc:
@@ -52,8 +54,10 @@ DataOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def open_archive(data: Path | None, *, create: bool = True):
-    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder)."""
+def open_archive(data: Path | None, *, create: bool = False):
+    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder). Only the
+    commands that write articles create one: anywhere else a missing archive is an error, so a
+    mistyped --data never leaves a new folder behind."""
     from ..archive import Archive
 
     return Archive(data, create=create)
@@ -122,7 +126,7 @@ def ingest(
         "wait": not no_wait,
         "on_wait": waiting,
     }
-    with open_archive(data) as archive:
+    with open_archive(data, create=True) as archive:
         if console.is_terminal and not as_json:
             from .output import progress_bar
 
@@ -240,8 +244,10 @@ def search(
         for hit in result["results"]:
             print(json.dumps(hit, ensure_ascii=False))
         return
+    from rich.text import Text
+
     from .explore import render_facets, render_timeline, search_footer
-    from .output import render_hit
+    from .output import SCORE_MEANING, render_hit
 
     if not result["results"]:
         console.print("No results.")
@@ -250,6 +256,7 @@ def search(
     render_timeline(console, result["timeline"])
     render_facets(console, result["facets"])
     search_footer(console, result)
+    console.print(Text(SCORE_MEANING[result["mode"]], style="dim"))
 
 
 @app.command()
@@ -276,7 +283,7 @@ def follow(
     from ..archive import parse_interval
 
     seconds = parse_interval(every)
-    archive = open_archive(data)
+    archive = open_archive(data, create=True)
 
     def report(poll) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -323,13 +330,9 @@ def show(
     if as_json:
         print(json.dumps(article, ensure_ascii=False))
         return
-    console.print(f"[bold]{article['title']}[/bold]", highlight=False)
-    meta = [article.get(k) for k in ("author", "source", "date", "url")]
-    console.print(" · ".join(str(m) for m in meta if m), style="dim", highlight=False)
-    for passage in article["passages"]:
-        console.print(
-            f"\n[dim][{passage['position'] + 1}][/dim] {passage['text']}", highlight=False
-        )
+    from .output import render_article
+
+    render_article(console, article, article_id)
 
 
 @app.command()
@@ -392,27 +395,32 @@ def evaluate(
         list[str] | None, typer.Option("--mode", help="hybrid, semantic, keyword (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Cut-off depth.")] = 10,
+    per_query: Annotated[
+        bool,
+        typer.Option("--per-query", help="One line per query: first relevant rank, top hit."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Score search on labelled queries: MRR, Recall and nDCG at article level."""
+    """Score search on labelled queries: MRR, Recall and nDCG at article level; with several
+    modes, each against the first with a 95% confidence interval."""
+    modes = mode or ["hybrid"]
     with open_archive(data) as archive:
-        results = [archive.evaluate(queries, mode=m, depth=limit) for m in (mode or ["hybrid"])]
+        if len(modes) > 1:
+            result = archive.compare(queries, modes, depth=limit, per_query=per_query)
+        else:
+            result = archive.evaluate(queries, mode=modes[0], depth=limit, per_query=per_query)
     if as_json:
-        print(json.dumps(results if len(results) > 1 else results[0]))
+        print(json.dumps(result, ensure_ascii=False))
         return
-    from rich.table import Table
+    from .output import render_comparisons, render_eval, render_per_query
 
-    table = Table(title=f"{queries.name} @{limit}")
-    for column in ("mode", "queries", "MRR", "Recall", "nDCG", "ms/query"):
-        table.add_column(column, justify="right")
-    for r in results:
-        table.add_row(r["mode"], str(r["queries"]), f"{r['mrr']:.3f}", f"{r['recall']:.3f}",
-                      f"{r['ndcg']:.3f}", f"{r['mean_latency_ms']:.1f}")  # fmt: skip
-        if "low_overlap" in r:
-            low = r["low_overlap"]
-            table.add_row(f"{r['mode']} (overlap<0.5)", str(low["queries"]), f"{low['mrr']:.3f}",
-                          f"{low['recall']:.3f}", f"{low['ndcg']:.3f}", "")  # fmt: skip
-    console.print(table)
+    runs = result["modes"] if len(modes) > 1 else [result]
+    render_eval(console, runs, f"{queries.name} @{limit}")
+    if len(modes) > 1:
+        render_comparisons(console, result["comparisons"])
+    if per_query:
+        for run in runs:
+            render_per_query(console, run)
 
 
 @app.command()
@@ -420,13 +428,17 @@ def serve(
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the archive if the folder holds none.")
+    ] = False,
 ) -> None:
     """Run the HTTP API (FastAPI + uvicorn); model and index load once at start-up."""
     import uvicorn
 
     from ..api.app import create_app
 
-    uvicorn.run(create_app(open_archive(data)), host=host, port=port, log_level="info")
+    archive = open_archive(data, create=create)
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="info")
 
 
 def run() -> None:

@@ -23,9 +23,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own per-user cache (exported models), shared by the whole session."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No NEWSARCHIVE_* setting of the machine running the tests leaks into them."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """No NEWSARCHIVE_* setting of the machine running the tests leaks into them, and no test
+    writes to the real per-user cache."""
+    monkeypatch.setenv("NEWSARCHIVE_CACHE", str(model_cache))
     for name in (
         "NEWSARCHIVE_DATA",
         "NEWSARCHIVE_MODEL",

@@ -21,6 +21,7 @@ import httpx
 
 from ..config import configured_allow_private, configured_limits
 from ..errors import InputError
+from ..outlets import is_derived
 from ..records import Article
 from .feeds import is_feed, parse_feed
 from .html import parse_html
@@ -236,7 +237,11 @@ def with_pages(
             article.author = article.author or page.author
             article.date = article.date or page.date
             article.date_raw = article.date_raw or page.date_raw
+            if is_derived(article.source, article.metadata) and page.source:
+                article.source = page.source  # the page names the outlet; the feed could not
             article.metadata = {**page.metadata, **article.metadata, "fetched": True}
+            article.metadata.pop("headline_only", None)
+            article.warnings.extend(page.warnings)
             yield article
     finally:
         if own:

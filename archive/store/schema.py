@@ -154,6 +154,40 @@ def m003_lineage(db: Database) -> None:
 
 
 @migrations()
+def m004_outlets_and_fields(db: Database) -> None:
+    """One name per outlet (`outlets`: registered domain -> the name it is stored under, see
+    archive/outlets.py), and the metadata fields present with how many articles carry each
+    (`metadata_fields`), so a filter on a field no article has is an error, not an empty page."""
+    db.execute("CREATE TABLE IF NOT EXISTS outlets (domain TEXT PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS metadata_fields "
+        "(name TEXT PRIMARY KEY, articles INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO metadata_fields (name, articles) SELECT key, COUNT(*) FROM articles, "
+        "json_each(articles.metadata) WHERE json_valid(articles.metadata) GROUP BY key"
+    )
+
+
+@migrations()
+def m004_source_aliases(db: Database) -> None:
+    """The other names of each stored source (store/outlets.py): an outlet's registered
+    domain (`site`), its own site name (`site_name`) and its feeds' titles (`feed_title`), so
+    `--source` reads the articles(source) index instead of every article's metadata."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS source_aliases (alias TEXT NOT NULL COLLATE NOCASE, "
+        "kind TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (alias, kind, source))"
+    )
+    for key in ("site", "site_name", "feed_title"):  # archive/outlets.py's SOURCE_KEYS
+        db.execute(
+            "INSERT OR IGNORE INTO source_aliases (alias, kind, source) SELECT DISTINCT "
+            f"json_extract(metadata, '$.{key}'), '{key}', source FROM articles "
+            f"WHERE source IS NOT NULL AND json_valid(metadata) "
+            f"AND json_type(metadata, '$.{key}') = 'text'"
+        )
+
+
+@migrations()
 def m005_explore(db: Database) -> None:
     """Exploring the archive (search/matching.py, store/explore.py, store/watches.py).
 

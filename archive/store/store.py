@@ -33,7 +33,8 @@ import sqlite_utils
 
 from ..errors import ArchiveBusy, ArchiveDamaged, ArchiveError, StorageFull
 from ..records import ArticleWrite, ExactCopy, StoredChange
-from . import dedup
+from . import dedup, fields
+from .outlets import outlet_name, record_aliases
 from .schema import migrate, schema_version
 from .sql import select_in
 
@@ -312,11 +313,15 @@ class Store:
         with self.write() as conn:
             for write in writes:
                 row = dict(write.row)
-                row["metadata"] = json.dumps(
-                    row.get("metadata") or {}, ensure_ascii=False, default=str
-                )
+                metadata = row.get("metadata") or {}
+                row["source"] = outlet_name(conn, row.get("source"), metadata)
+                record_aliases(conn, row["source"], metadata)
+                row["metadata"] = json.dumps(metadata, ensure_ascii=False, default=str)
                 row["updated_at"] = now
-                exists = conn.execute("SELECT 1 FROM articles WHERE id = ?", [row["id"]]).fetchone()
+                exists = conn.execute(
+                    "SELECT metadata FROM articles WHERE id = ?", [row["id"]]
+                ).fetchone()
+                fields.recount(conn, exists[0] if exists else None, metadata)
                 if write.passages is not None:
                     row["passage_count"] = len(write.passages)
                 if exists:
@@ -351,6 +356,7 @@ class Store:
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
             for copy in copies:
+                copy.source = outlet_name(conn, copy.source, copy.metadata or {})
                 dedup.add_copy(conn, copy)
             committed, token = self._next_generation, self._next_token
         dim = added_vectors[0].shape[0] if added_vectors else 0
@@ -372,10 +378,14 @@ class Store:
         removed_passages: list[int] = []
         with self.write() as conn:
             for article_id in ids:
-                if not conn.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone():
+                found = conn.execute(
+                    "SELECT metadata FROM articles WHERE id = ?", [article_id]
+                ).fetchone()
+                if not found:
                     if dedup.forget_copy(conn, article_id):
                         removed_articles.append(article_id)
                     continue
+                fields.recount(conn, found[0], None)
                 removed_passages.extend(self._remove_passages(conn, article_id))
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
                 dedup.forget(conn, [article_id])
@@ -537,6 +547,11 @@ class Store:
         """Every other known copy of an article (exact and near)."""
         with self.reading() as conn:
             return dedup.copies_of(conn, article_id)
+
+    def metadata_fields(self) -> set[str]:
+        """The metadata fields at least one article has (filters check names against them)."""
+        with self.lock:
+            return fields.present(self.conn)
 
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """passage id -> the passage with its article's fields, for a page of results."""

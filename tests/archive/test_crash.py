@@ -180,11 +180,13 @@ def test_kill_during_a_forced_reembedding_then_force_resumes(
 
 
 def test_kill_during_the_model_export_leaves_nothing_behind(tmp_path: Path):
-    """The ONNX export (the real model, exported once per archive) killed half-way: its
-    temporary files are removed by the next run; nothing of the archive is lost."""
+    """The ONNX export (the real model, exported once per machine into the model cache) killed
+    half-way: its temporary files are removed by the next run; nothing of the archive is lost."""
     data = tmp_path / "data"
+    cache = tmp_path / "cache"
+    models = cache / "models"
     path = write_jsonl(tmp_path / "one.jsonl", [article(0)])
-    env = hash_env(NEWSARCHIVE_BACKEND="onnx")
+    env = hash_env(NEWSARCHIVE_BACKEND="onnx", NEWSARCHIVE_CACHE=str(cache))
     process = subprocess.Popen(
         [*COMMAND, "ingest", str(path), "--data", str(data)],
         env=env,
@@ -192,18 +194,18 @@ def test_kill_during_the_model_export_leaves_nothing_behind(tmp_path: Path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
-    while not list((data / "models").glob("*/export.tmp*/*")):
+    while not list(models.glob("*/export.tmp*/*")):
         assert process.poll() is None, "the export ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    left = list((data / "models").glob("*/export.tmp*"))
-    assert left and not list((data / "models").glob("*/model.onnx"))
+    left = list(models.glob("*/export.tmp*"))
+    assert left and not list(models.glob("*/model.onnx"))
     assert state(data) == (0, 0)
+    from newsarchive.index.embedders import make_embedder
     from newsarchive.index.embedders.onnx_export import remove_stale_exports
 
-    with Archive(data, create=False):  # the next run, whatever it does, cleans up first
-        pass
-    assert not list((data / "models").glob("*/export.tmp*"))
-    assert remove_stale_exports(data / "models") == []
+    make_embedder("onnx", cache_dir=models)  # the next run's embedder cleans up first
+    assert not list(models.glob("*/export.tmp*"))
+    assert remove_stale_exports(models) == []

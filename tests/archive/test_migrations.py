@@ -85,3 +85,23 @@ def test_concurrent_opens_of_a_new_archive_migrate_once(tmp_path: Path):
     store = Store(path)
     assert store.schema_version() == latest_version()
     store.close()
+
+
+def test_metadata_fields_of_an_archive_from_before_m004_are_counted(tmp_path: Path, hash_embedder):
+    data = tmp_path / "data"
+    with Archive(data, embedder=hash_embedder) as archive:
+        archive.ingest_articles(
+            [
+                {"id": "a", "body": "Wheat harvest starts.", "topics": ["grain"]},
+                {"id": "b", "body": "Oil output steady.", "topics": ["crude"], "desk": "energy"},
+            ]
+        )
+        db = archive.store.db
+        db.execute("DROP TABLE metadata_fields")
+        db.execute("DROP TABLE outlets")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_outlets_and_fields'")
+        db.conn.commit()
+    with Archive(data, embedder=hash_embedder) as archive:
+        rows = archive.store.db.execute("SELECT name, articles FROM metadata_fields").fetchall()
+        assert sorted(rows) == [("desk", 1), ("topics", 2)]
+        assert archive.store.metadata_fields() == {"desk", "topics"}

@@ -381,7 +381,7 @@ def test_phone_width_and_screenshots(server, page):
 
 def test_bad_input_is_shown_not_swallowed(server, page):
     page.goto(server.url + "/?q=wheat&since=yesterday")
-    expect(page.locator("#status")).to_contain_text("The search failed: unparseable date")
+    expect(page.locator("#status")).to_contain_text("The search failed: since: unparseable date")
     expect(page.locator("#results .card")).to_have_count(0)
 
 
