@@ -1,6 +1,10 @@
 """The keyword index and the passage map as search sees them: the keyword retriever that asks
-tantivy first and FTS5 otherwise, and the store's catalog with grouping and date/source filters
-answered by the passage map. Wiring only; the views themselves are in index/."""
+tantivy first and FTS5 otherwise, and the store's catalog with grouping and date filters
+answered by the passage map. Wiring only; the views themselves are in index/.
+
+Source and `where` filters stay SQL (FTS5, `Store.allowed_passages`): a source matches an
+outlet's other names (`source_aliases`) and `where` values fold case, which the views do not
+hold. Date bounds are read by archive/dates.py, exactly as the SQL filter reads them."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import numpy as np
 
 from ..index.keywords import KeywordFilter, KeywordView
 from ..index.passage_map import PassageMap
-from .dates import normalise_bound
+from .dates import date_range
 from .search.collapse import Ranked
 from .search.filters import Filters
 from .store import KeywordIndex, Store
@@ -26,19 +30,27 @@ class KeywordSearch:
         self.fts5 = fts5
 
     def __call__(self, query: str, filters: Filters, depth: int) -> Ranked:
-        wanted = KeywordFilter(
-            since=normalise_bound(filters.since),
-            until=normalise_bound(filters.until, end=True),
-            sources=list(filters.sources),
-            where=dict(filters.where),
-        )
-        found = self.keywords.search(query, wanted, depth)
-        return found if found is not None else self.fts5(query, filters, depth)
+        if not (filters.sources or filters.where):
+            since, until = _date_bounds(filters)
+            found = self.keywords.search(query, KeywordFilter(since=since, until=until), depth)
+            if found is not None:
+                return found
+        return self.fts5(query, filters, depth)
+
+
+def _date_bounds(filters: Filters) -> tuple[str | None, str | None]:
+    return date_bounds(filters.since, filters.until)
+
+
+def date_bounds(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """A filter's date bounds as the views compare them, read as the SQL filter reads them
+    (index/article_fields.py orders them as SQLite orders the strings)."""
+    return date_range(since, until)
 
 
 class MappedCatalog:
     """The store's reads for search (search/searcher.py's PassageCatalog), with passage ->
-    article -> cluster and the passages of date/source filters read from the passage map."""
+    article -> cluster and the passages of date filters read from the passage map."""
 
     def __init__(self, store: Store, passage_map: PassageMap) -> None:
         self.store = store
@@ -50,12 +62,8 @@ class MappedCatalog:
     def allowed_passages(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
             return None
-        if not filters.where:  # metadata filters stay SQL
-            found = self.passage_map.current().allowed_ids(
-                normalise_bound(filters.since),
-                normalise_bound(filters.until, end=True),
-                filters.sources,
-            )
+        if not (filters.sources or filters.where):  # source and metadata filters stay SQL
+            found = self.passage_map.current().allowed_ids(*_date_bounds(filters), [])
             if found is not None:
                 return found
         return self.store.allowed_passages(filters)

@@ -88,12 +88,12 @@ def phrase_queries(queries: list[str]) -> list[str]:
 
 
 def keyword_filter(flt: dict):
-    from newsarchive.archive.dates import normalise_bound
+    from newsarchive.archive.views import date_bounds
     from newsarchive.index.keywords import KeywordFilter
 
     return KeywordFilter(
-        since=normalise_bound(flt.get("since")),
-        until=normalise_bound(flt.get("until"), end=True),
+        since=date_bounds(flt.get("since"), flt.get("until"))[0],
+        until=date_bounds(flt.get("since"), flt.get("until"))[1],
         sources=list(flt.get("sources", [])),
         where=dict(flt.get("where", {})),
     )

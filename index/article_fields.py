@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z?)$")
+_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 NO_DATE = -1
 INEXACT_DATE = -2  # a stored date in another form: date filters must go to SQL
@@ -20,10 +21,14 @@ def date_key(value: str | None) -> int:
     """An integer that orders as the stored ISO 8601 strings do; None -> -1, other forms -> -2.
 
     '1987-03-02T15:10:44Z' -> 2 * 19870302151044 + 1; the same without the 'Z' (archives
-    written before dates were normalised) sorts just before it, as the strings do.
+    written before dates were normalised) sorts just before it, as the strings do; a bare day
+    ('1987-03-02': a date without a time of day, or a filter's `since`) just before both.
     """
     if value is None:
         return NO_DATE
+    day = _DAY_RE.match(value)
+    if day:
+        return 2 * int("".join(day.groups()) + "000000") - 1
     match = _DATE_RE.match(value)
     if not match:
         return INEXACT_DATE

@@ -182,7 +182,7 @@ class PassageMap:
         self, since: str | None, until: str | None, sources: Sequence[str]
     ) -> np.ndarray | None:
         """Ids of the passages whose article is dated within [since, until] (bounds as
-        archive/dates.py's normalise_bound makes them) and comes from one of `sources` (any
+        archive/views.py's date_bounds makes them) and comes from one of `sources` (any
         case), ascending; None when a date filter meets a stored date in another form (SQL
         must decide those)."""
         count = len(self.article_ids)

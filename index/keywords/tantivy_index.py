@@ -61,7 +61,7 @@ class KeywordRow:
 @dataclass
 class KeywordFilter:
     """archive/search/filters.py's Filters with its date bounds already normalised
-    (archive/dates.py's normalise_bound), as index/ cannot import archive/."""
+    (archive/views.py's date_bounds), as index/ cannot import archive/."""
 
     since: str | None = None
     until: str | None = None

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from newsarchive.archive import Archive
-from newsarchive.archive.dates import normalise_bound
 from newsarchive.archive.search.filters import Filters
 from newsarchive.archive.store.derived import DerivedSource
+from newsarchive.archive.views import date_bounds
 from newsarchive.index.keywords import KEYWORD_THRESHOLD, KeywordFilter, KeywordView
 from newsarchive.index.keywords import view as view_module
 from newsarchive.index.vectors import AUTO_THRESHOLD
@@ -62,8 +62,8 @@ FILTERS = [
 
 def keyword_filter(flt: dict) -> KeywordFilter:
     return KeywordFilter(
-        since=normalise_bound(flt.get("since")),
-        until=normalise_bound(flt.get("until"), end=True),
+        since=date_bounds(flt.get("since"), flt.get("until"))[0],
+        until=date_bounds(flt.get("since"), flt.get("until"))[1],
         sources=flt.get("sources", []),
         where=flt.get("where", {}),
     )

@@ -82,3 +82,22 @@ def test_a_restored_archive_rebuilds_its_keyword_index_and_check_reports_it(
         assert hits[0].article.id == "wheat-1" and "ahead" in again.keywords.error
         assert again.reindex()["keyword_index"] == "tantivy" and again.check()["ok"]
         assert again.search("wheat exports", mode="keyword").hits[0].article.id == "wheat-1"
+
+
+def test_date_filters_stay_in_tantivy_and_source_filters_go_to_fts5(archive: Archive):
+    """Date bounds are read as the SQL filter reads them (a bare day or a month is a period)
+    and tantivy answers them with the same passages as FTS5; a source filter, which matches
+    an outlet's other names, is FTS5's."""
+    archive.keywords.threshold = 5
+    archive.ingest_articles([dict(n) for n in NEWS])
+    archive.ingest([SEED])
+    calls = []
+    real = archive.keyword_search.fts5
+    archive.keyword_search.fts5 = lambda *args: calls.append(args) or real(*args)
+    for since, until in (("1987", "2030"), ("1987-03-01", "2030-12-31"), (None, "1990-06")):
+        filters = SearchRequest.make("x", since=since, until=until).filters()
+        mine = archive.keyword_search("wheat troops goal crude", filters, 500)
+        theirs = real("wheat troops goal crude", filters, 500)
+        assert calls == [] and mine and {p for p, _ in mine} == {p for p, _ in theirs}
+    archive.search("wheat", mode="keyword", source="BBC")
+    assert len(calls) == 1

@@ -87,14 +87,14 @@ DATE_AND_SOURCE_FILTERS = [
 
 
 def assert_filters_as_sql(archive: Archive, pmap: PassageMap) -> None:
-    from newsarchive.archive.dates import normalise_bound
     from newsarchive.archive.search.filters import Filters
+    from newsarchive.archive.views import date_bounds
 
     pmap.current()
     for flt in DATE_AND_SOURCE_FILTERS:
         found = pmap.allowed_ids(
-            normalise_bound(flt.get("since")),
-            normalise_bound(flt.get("until"), end=True),
+            date_bounds(flt.get("since"), flt.get("until"))[0],
+            date_bounds(flt.get("since"), flt.get("until"))[1],
             flt.get("sources", []),
         )
         expected = np.sort(archive.store.allowed_passages(Filters(**flt)))

@@ -147,8 +147,9 @@ def test_date_key_orders_as_the_strings_do():
         for _ in range(400)
     ]
     values += ["2004-01-01T00:00:00", "2004-01-01T00:00:00Z", "2004-01-01T00:00:01"]
+    values += ["2004-01-01", "2003-12-31", "2003-12-31T23:59:59Z"]  # bare days (no time)
     assert sorted(values) == sorted(values, key=date_key)
-    assert date_key(None) == -1 and date_key("yesterday") == date_key("2004-01-01") == -2
+    assert date_key(None) == -1 and date_key("yesterday") == date_key("2004-1-1") == -2
 
 
 @pytest.mark.parametrize("query", QUERIES)
