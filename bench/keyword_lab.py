@@ -134,7 +134,7 @@ def tantivy_view(folder: Path, store):
     from newsarchive.index.keywords import KeywordView
 
     view = KeywordView(folder / "keywords", DerivedSource(store), threshold=0)
-    if not view.active:
+    if not view.active or view.audit() is not None:  # none yet, or of another lineage
         started, cpu = time.perf_counter(), time.process_time()
         view.rebuild()
         print(f"tantivy index built in {time.perf_counter() - started:.0f} s wall, "
