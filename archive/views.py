@@ -71,5 +71,11 @@ class MappedCatalog:
     def article_ids(self, passage_ids: Sequence[int]) -> dict[int, str]:
         return self.passage_map.current().article_ids_of(passage_ids)
 
+    def positions_of(self, passage_ids: Sequence[int]) -> dict[int, int]:
+        """passage id -> its position in its article (0 first), for the passages that exist:
+        what article-level fusion reads beside `article_ids`, without a store read."""
+        found = self.passage_map.current().positions(passage_ids).tolist()
+        return {int(p): pos for p, pos in zip(passage_ids, found) if pos >= 0}
+
     def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         return self.passage_map.clusters_of(article_ids)

@@ -51,8 +51,9 @@ class PassageMapSource(Protocol):
 
     def passage_owners(
         self, ids: Sequence[int] | None = None
-    ) -> Iterator[tuple[np.ndarray, list[Owner]]]:
-        """(passage ids, the owner of each) of these passages (all when None), in batches."""
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, list[Owner]]]:
+        """(passage ids, their positions in their articles, the owner of each) of these
+        passages (all when None), in batches."""
         ...
 
 
@@ -70,6 +71,7 @@ class PassageMap:
         self.source = source
         self.lock = threading.RLock()
         self.article_of = np.full(0, -1, dtype=np.int32)
+        self.position_of = np.full(0, -1, dtype=np.int32)  # passage id -> position in article
         self.article_ids: list[str] = []  # ordinal -> article id
         self._article_ord: dict[str, int] = {}
         self.cluster_of = np.zeros(0, dtype=np.int32)
@@ -123,12 +125,14 @@ class PassageMap:
             return {"removed": len(removed), "added": len(added), "changed": len(changed)}
 
     def _read(self, ids: np.ndarray | None) -> None:
-        for passage_ids, owners in self.source.passage_owners(
+        for passage_ids, positions, owners in self.source.passage_owners(
             None if ids is None else ids.tolist()
         ):
             top = int(passage_ids.max())
             if top >= len(self.article_of):
                 self.article_of = _grown(self.article_of, top + 1, -1)
+                self.position_of = _grown(self.position_of, top + 1, -1)
+            self.position_of[passage_ids] = positions
             ordinals = np.fromiter(
                 (self._set(*owner) for owner in owners), dtype=np.int32, count=len(owners)
             )
@@ -165,6 +169,15 @@ class PassageMap:
         out = np.full(len(ids), -1, dtype=np.int32)
         inside = (ids >= 0) & (ids < len(table))
         out[inside] = table[ids[inside]]
+        return out
+
+    def positions(self, passage_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Each passage's position in its article (0 first; -1: not in the archive), for
+        fusion that weighs where in an article a passage stands."""
+        ids = np.asarray(passage_ids, dtype=np.int64)
+        out = np.full(len(ids), -1, dtype=np.int32)
+        inside = (ids >= 0) & (ids < len(self.article_of))
+        out[inside] = np.where(self.article_of[ids[inside]] >= 0, self.position_of[ids[inside]], -1)
         return out
 
     def article_ids_of(self, passage_ids: Sequence[int]) -> dict[int, str]:

@@ -35,7 +35,7 @@ _METADATA = (
     "AND NOT k.key GLOB '*[^A-Za-z0-9_]*' AND length(k.key) <= 64 AND e.value IS NOT NULL"
 )
 _OWNERS = (
-    "SELECT p.id, p.article_id, COALESCE(d.cluster_id, p.article_id), a.date, a.source "
+    "SELECT p.id, p.position, p.article_id, COALESCE(d.cluster_id, p.article_id), a.date, a.source "
     "FROM passages p JOIN articles a ON a.id = p.article_id "
     "LEFT JOIN article_dedup d ON d.article_id = p.article_id WHERE {cond}"
 )
@@ -138,8 +138,9 @@ class DerivedSource:
     # -- the passage map ---------------------------------------------------------------------
     def passage_owners(
         self, ids: Sequence[int] | None = None, *, batch: int = 50_000
-    ) -> Iterator[tuple[np.ndarray, list[tuple]]]:
-        """(passage ids, (article id, cluster, date, source) of each) in batches by id."""
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple]]]:
+        """(passage ids, their positions in their articles, (article id, cluster, date, source)
+        of each) in batches by id."""
         if ids is None:
             last = -1
             while True:
@@ -161,6 +162,7 @@ class DerivedSource:
                     yield _owners(rows)
 
 
-def _owners(rows: list[Any]) -> tuple[np.ndarray, list[tuple]]:
+def _owners(rows: list[Any]) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return ids, [r[1:] for r in rows]
+    positions = np.fromiter((r[1] for r in rows), dtype=np.int32, count=len(rows))
+    return ids, positions, [r[2:] for r in rows]

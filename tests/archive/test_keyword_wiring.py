@@ -101,3 +101,12 @@ def test_date_filters_stay_in_tantivy_and_source_filters_go_to_fts5(archive: Arc
         assert calls == [] and mine and {p for p, _ in mine} == {p for p, _ in theirs}
     archive.search("wheat", mode="keyword", source="BBC")
     assert len(calls) == 1
+
+
+def test_the_catalog_gives_each_passage_its_position_in_its_article(archive: Archive):
+    archive.ingest([SEED])
+    ids = [int(p) for p in archive.store.passage_ids()]
+    with archive.store.reading() as conn:
+        stored = dict(conn.execute("SELECT id, position FROM passages").fetchall())
+    assert archive.catalog.positions_of(ids + [10**7]) == {p: stored[p] for p in ids}
+    assert sorted(stored.values())[0] == 0

@@ -46,6 +46,10 @@ def assert_same_as_sql(archive: Archive, pmap: PassageMap) -> None:
     for i in best:
         followers = [int(order[j]) for j in np.flatnonzero(lead == i) if j != i]
         assert followers == others[ranked[i][0]]
+    # each passage's position in its article, as stored (-1 for an id the archive lacks)
+    with archive.store.reading() as conn:
+        stored = dict(conn.execute("SELECT id, position FROM passages").fetchall())
+    assert pmap.positions(order).tolist() == [stored.get(int(p), -1) for p in order]
 
 
 def test_grouping_and_collapsing_follow_the_archive(archive: Archive):
