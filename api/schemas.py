@@ -185,6 +185,10 @@ class Stats(BaseModel):
     integrity: str = Field(
         description="SQLite's quick check: ok, or not checked (the HTTP API never runs it)."
     )
+    keyword_index: Literal["fts5", "tantivy"] = Field(
+        description="What answers keyword queries: FTS5, or tantivy past 100,000 passages."
+    )
+    keyword_index_bytes: int
 
 
 class Health(BaseModel):

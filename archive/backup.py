@@ -224,13 +224,15 @@ def restore_backup(src: Path, dest: Path, *, replace: bool = False) -> dict[str,
     }
 
 
-def check_archive(store: Store, vectors: Any) -> dict[str, Any]:
+def check_archive(store: Store, vectors: Any, keywords: Any = None) -> dict[str, Any]:
     """Verify an archive in place: SQLite's integrity check, FTS5's, and the vector index
     against the database (lineage, missing and extra passages, vectors that differ from the
-    stored ones). Says what `reindex` would repair and what it cannot."""
+    stored ones), and the tantivy keyword index (`keywords`, index/keywords/view.py) of large
+    archives. Says what `reindex` would repair and what it cannot."""
     database = database_problems(store.path) or []
     keyword = None if database else keyword_problem(store)
     index = vectors.audit() if not database else None
+    tantivy = None if database or keywords is None else keywords.audit()
     repairs: list[str] = []
     unrepairable: list[str] = []
     if database:
@@ -240,6 +242,8 @@ def check_archive(store: Store, vectors: Any) -> dict[str, Any]:
         )
     if keyword:
         repairs.append("reindex rebuilds the keyword index from the passages")
+    if tantivy:
+        repairs.append(f"reindex rebuilds the tantivy keyword index ({tantivy})")
     if index is not None and not index["ok"]:
         details = [
             f"{index[key]} {label}"
@@ -260,6 +264,7 @@ def check_archive(store: Store, vectors: Any) -> dict[str, Any]:
         "ok": not (repairs or unrepairable),
         "database": database or "ok",
         "keyword_index": unchecked if database else keyword or "ok",
+        "tantivy_index": unchecked if database else tantivy or "ok",
         "vector_index": index,
         "repairs": repairs,
         "unrepairable": unrepairable,

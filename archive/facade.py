@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..index.embedders import Embedder, make_embedder
+from ..index.keywords import KeywordView
+from ..index.passage_map import PassageMap
 from ..index.sync import KIND_CHOICES, VectorView
 from .config import (
     configured_backend,
@@ -44,7 +47,9 @@ from .search.request import SearchRequest, SearchResponse
 from .search.searcher import Reranker, Searcher
 from .search.timeline import TimelineResponse
 from .store import FeedPolls, KeywordIndex, LeadIndex, Store
+from .store.derived import DerivedSource
 from .store.explore import ExploreStore
+from .views import KeywordSearch, MappedCatalog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -86,8 +91,14 @@ class Archive:
         self.vectors = VectorView(
             self.path / "vectors.faiss", self.store, self._dimension, self._index_kind
         )
-        self.keyword = KeywordIndex(self.store)
+        self.keyword = KeywordIndex(self.store)  # FTS5
         self.leads = LeadIndex(self.store)  # each article's lead, for hybrid's default ranking
+        derived = DerivedSource(self.store)
+        self.keywords = KeywordView(self.path / "keywords", derived)  # tantivy, past 100k
+        self.passage_map = PassageMap(derived)
+        self.keyword_search = KeywordSearch(self.keywords, self.keyword)
+        self.catalog = MappedCatalog(self.store, self.passage_map)
+        self._vector_pool: ThreadPoolExecutor | None = None  # vector search beside keyword
         self.explore = ExploreStore(self.store)  # matching sets: totals, facets, date order
         self._model_path = model or configured_model()
         self._embedder = embedder
@@ -259,6 +270,7 @@ class Archive:
         """Leave the FAISS file current: caught up and saved when it is behind the database
         (also after a run that changed nothing, so a stale file is not re-synced by every
         later command). A file that cannot be written is a warning: the database is whole."""
+        self.keywords.ensure()  # first: saving the FAISS file prunes the tombstones it reads
         try:
             if not self.vectors.file_is_current():
                 self.vectors.current()
@@ -303,8 +315,8 @@ class Archive:
         """The search pipeline over this archive (model and index loaded when `semantic`)."""
         if not semantic:
             return Searcher(
-                self.store,
-                self.keyword,
+                self.catalog,
+                self.keyword_search,
                 matches=self.explore,
                 rrf_k=self.rrf_k,
                 reranker=self.reranker,
@@ -312,16 +324,25 @@ class Archive:
         self.identity.check(self.embedder)
         self.embedder.load()  # a cold model load is not search time
         self.vectors.current()  # loaded and caught up before the clock starts
+        self.passage_map.current()  # built (once) and caught up before the clock starts
         return Searcher(
-            self.store,
-            self.keyword,
+            self.catalog,
+            self.keyword_search,
             self.vectors.search,
             self.embedder.encode_query,
             matches=self.explore,
             rrf_k=self.rrf_k,
             reranker=self.reranker,
             leads=self.leads,
+            pool=self.vector_pool,
         )
+
+    @property
+    def vector_pool(self) -> ThreadPoolExecutor:
+        """One thread for the vector search of hybrid queries, beside the keyword search."""
+        if self._vector_pool is None:
+            self._vector_pool = ThreadPoolExecutor(1, thread_name_prefix="vector-search")
+        return self._vector_pool
 
     # -- explore: the matching set (search/matching.py) counted, ordered, listed, exported --
     def _scope(self, request: SearchRequest | BrowseRequest) -> MatchScope:
@@ -373,7 +394,9 @@ class Archive:
             return similar(self.searcher(), self.explore, request, article_id)
         # A stored article is compared through its stored vectors: no model to load.
         self.vectors.current()
-        searcher = Searcher(self.store, self.keyword, self.vectors.search, matches=self.explore)
+        searcher = Searcher(
+            self.catalog, self.keyword_search, self.vectors.search, matches=self.explore
+        )
         return similar(searcher, self.explore, request, article_id)
 
     def export(
@@ -468,6 +491,7 @@ class Archive:
         if check_seconds > 0:
             integrity = quick_integrity(self.store.path, check_seconds)
         stats = self.store.stats()
+        stats.update(self.keywords.stats())
         stats.update(
             {
                 "path": str(self.path),
@@ -517,9 +541,11 @@ class Archive:
                 rebuild_keyword(self.store)
             leads = self._fill_leads()
             index = self.vectors.rebuild()
+            keywords = self.keywords.rebuild() if self.keywords.active else self.keywords.ensure()
             return {
                 "passages": len(index),
                 "kind": index.kind,
+                "keyword_index": "tantivy" if keywords else "fts5",
                 "reembedded": reembedded,
                 "leads_added": leads,
                 "keyword_rebuilt": keyword,
@@ -572,6 +598,7 @@ class Archive:
 
     def save_index(self) -> None:
         """Write the FAISS file if the in-memory index has changes it lacks."""
+        self.keywords.ensure()  # first: saving the FAISS file prunes the tombstones it reads
         try:
             self.vectors.save()
         except OSError:  # a full or read-only disk: the database is whole, the next open repairs
@@ -602,10 +629,12 @@ class Archive:
         against the database; says what `reindex` would repair and what only a restore can."""
         from .backup import check_archive
 
-        return check_archive(self.store, self.vectors)
+        return check_archive(self.store, self.vectors, self.keywords)
 
     def close(self) -> None:
         self.save_index()
+        if self._vector_pool is not None:
+            self._vector_pool.shutdown()
         self.store.close()
 
     def __enter__(self) -> Archive:

@@ -74,6 +74,7 @@ def check(data: DataOption = None, as_json: JsonOption = False) -> None:
         shown = database if database == "ok" else "; ".join(database)
         console.print(f"database: {plain(shown)}", soft_wrap=True)
         console.print(f"keyword index: {plain(report['keyword_index'])}", soft_wrap=True)
+        console.print(f"tantivy index: {plain(report['tantivy_index'])}", soft_wrap=True)
         if index is not None:
             state = "ok" if index["ok"] else "needs repair"
             if index["ok"] and index["behind"]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -113,7 +113,9 @@ class Searcher:
         rrf_k: int = RRF_K,
         reranker: Reranker | None = None,
         leads: LeadEvidence | None = None,
+        pool: Executor | None = None,
     ) -> None:
+        self.pool = pool  # runs the vector search beside the keyword search (hybrid)
         self.catalog = catalog
         self.matches = matches
         self.keyword = keyword_search
@@ -147,10 +149,17 @@ class Searcher:
             lead_keyword = side_reads().submit(self.leads.keyword, request.query, filters)
         allowed = self.catalog.allowed_passages(filters)
         query_vector = self.encode_query(request.query)
-        semantic = self.vector_search(query_vector, depth, allowed)
         if request.mode == "semantic":
-            return semantic, None, {}
-        keyword = self.keyword(request.query, filters, depth)
+            return self.vector_search(query_vector, depth, allowed), None, {}
+        # After encoding (which fills both cores), FAISS at one thread on the pool's thread and
+        # the keyword search on this one run side by side: neither holds the GIL.
+        if self.pool is not None:
+            pending = self.pool.submit(self.vector_search, query_vector, depth, allowed)
+            keyword = self.keyword(request.query, filters, depth)
+            semantic = pending.result()
+        else:
+            semantic = self.vector_search(query_vector, depth, allowed)
+            keyword = self.keyword(request.query, filters, depth)
         if request.fusion == "score":
             return self.score_fusion(request, query_vector, semantic, keyword, lead_keyword)
         k, weights = (

@@ -221,6 +221,42 @@ def m005_explore(db: Database) -> None:
     )
 
 
+# What the derived views (the keyword index, the passage map) must re-read without new text:
+# an article whose date, source or metadata changed, or whose cluster of copies was renamed,
+# stamped with the generation that commits the change. The store bumps the generation at the
+# end of each write transaction (store.write), so inside it the committed one is the stored
+# one plus one. Passages added or removed need no entry: new ids and tombstones tell those.
+ARTICLE_CHANGES = [
+    """CREATE TABLE IF NOT EXISTS article_changes (
+        article_id TEXT NOT NULL,
+        generation INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS article_changes_generation ON article_changes(generation)",
+    """CREATE TRIGGER IF NOT EXISTS article_changes_fields AFTER UPDATE OF date, source, metadata
+    ON articles WHEN old.date IS NOT new.date OR old.source IS NOT new.source
+        OR old.metadata IS NOT new.metadata
+    BEGIN
+      INSERT INTO article_changes (article_id, generation) VALUES (new.id,
+        (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 FROM meta WHERE key = 'generation'));
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS article_changes_cluster AFTER UPDATE OF cluster_id
+    ON article_dedup WHEN old.cluster_id IS NOT new.cluster_id
+    BEGIN
+      INSERT INTO article_changes (article_id, generation) VALUES (new.article_id,
+        (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 FROM meta WHERE key = 'generation'));
+    END""",
+]
+
+
+@migrations()
+def m006_article_changes(db: Database) -> None:
+    """A change log of articles whose filter fields or cluster changed without new text, filled
+    by triggers, so the keyword index and the passage map follow such edits (index/keywords/,
+    index/passage_map.py) while the store's own writes stay as they were."""
+    for statement in ARTICLE_CHANGES:
+        db.execute(statement)
+
+
 # The keyword index's rows since m007: each passage's text and its article's heading (title and
 # standfirst, records.Article.heading), as two FTS5 columns over the `passages` table, so BM25
 # can weigh a headline word apart (store/fts.py's COLUMN_WEIGHTS). This is the one definition

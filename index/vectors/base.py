@@ -28,6 +28,10 @@ import numpy as np
 faiss.omp_set_num_threads(1)
 
 EXACT_FILTER_LIMIT = 20_000  # filters allowing at most this many passages are searched exactly
+# Filters of at least BITMAP_MIN ids, whose largest id is under BITMAP_DENSITY times their
+# count (a bitmap no larger than the id list itself), are passed to FAISS as a bitmap.
+BITMAP_MIN = 1_000
+BITMAP_DENSITY = 64
 
 
 class VectorIndex:
@@ -123,8 +127,7 @@ class VectorIndex:
         """Allowed ids minus deleted ones, as one selector (its parts kept alive in `keep`)."""
         selector = None
         if allowed is not None:
-            selector = faiss.IDSelectorBatch(allowed)
-            keep.append(selector)
+            selector = id_selector(allowed, keep)
         if self.deleted:
             dead = faiss.IDSelectorBatch(np.fromiter(self.deleted, np.int64))
             alive = faiss.IDSelectorNot(dead)
@@ -178,6 +181,30 @@ class VectorIndex:
             finally:  # a failed write (a full disk) leaves no temporary file behind
                 tmp.unlink(missing_ok=True)
                 stamp_tmp.unlink(missing_ok=True)
+
+
+def id_selector(allowed: np.ndarray, keep: list[Any]) -> faiss.IDSelector:
+    """A selector of exactly the `allowed` ids (its buffers kept alive in `keep`).
+
+    A wide filter (a date range over a quarter of a million passages) is a bitmap, one bit per
+    id up to the largest: FAISS tests a bit instead of probing the hash set `IDSelectorBatch`
+    builds for every query: at a million passages on IVF, 10.0 against 34.7 ms of CPU for a
+    filter allowing 23% of them, 13.7 against 25.5 ms for 10%, 22.6 against 26.5 ms for 5%
+    (bench/id_selector.py; the rest is the proportionally widened nprobe). Sparse filters,
+    where the bitmap would outweigh the id list, stay a batch. Both select the same ids.
+    """
+    allowed = np.ascontiguousarray(allowed, dtype=np.int64)
+    largest = int(allowed.max()) if len(allowed) else -1
+    if len(allowed) < BITMAP_MIN or largest >= BITMAP_DENSITY * len(allowed):
+        selector = faiss.IDSelectorBatch(allowed)
+        keep.append(selector)
+        return selector
+    member = np.zeros(largest + 1, dtype=bool)
+    member[allowed[allowed >= 0]] = True
+    bits = np.packbits(member, bitorder="little")  # bit (i & 7) of byte (i >> 3): id i
+    selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
+    keep += [bits, selector]
+    return selector
 
 
 def stamp_path(path: Path) -> Path:

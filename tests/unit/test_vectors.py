@@ -82,3 +82,25 @@ def test_hnsw_tombstones_are_compacted():
     index.remove(ids[30:50])  # past 10% of the graph: rebuilt without them
     assert not index.deleted and index.index.ntotal == 350 and len(index) == 350
     assert np.array_equal(index.ids(), ids[50:])
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_wide_filters_select_the_same_ids_as_a_bitmap(kind: str, monkeypatch):
+    """A dense filter goes to FAISS as a bitmap; the answers are those of IDSelectorBatch."""
+    from newsarchive.index.vectors import base
+
+    vectors = clustered(4000, seed=3)
+    ids = np.arange(4000, dtype=np.int64) * 2 + 1
+    index = build_index(kind, 384, ids, vectors)
+    index.remove(ids[:50])  # hnsw hides removals behind a second selector
+    monkeypatch.setattr(base, "EXACT_FILTER_LIMIT", 0)  # the selector, not brute force
+    rng = np.random.default_rng(5)
+    allowed = np.sort(rng.choice(ids, 2800, replace=False))
+    kept: list = []
+    assert isinstance(base.id_selector(allowed, kept), base.faiss.IDSelectorBitmap)
+    assert isinstance(base.id_selector(allowed[::10], kept), base.faiss.IDSelectorBatch)
+    queries = clustered(20, seed=9)
+    with_bitmap = [index.search(q, 50, allowed) for q in queries]
+    monkeypatch.setattr(base, "BITMAP_MIN", 10**9)  # every filter a batch, as before
+    assert [index.search(q, 50, allowed) for q in queries] == with_bitmap
+    assert all(pid in set(allowed) - set(ids[:50]) for hits in with_bitmap for pid, _ in hits)

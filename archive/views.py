@@ -1,0 +1,81 @@
+"""The keyword index and the passage map as search sees them: the keyword retriever that asks
+tantivy first and FTS5 otherwise, and the store's catalog with grouping and date filters
+answered by the passage map. Wiring only; the views themselves are in index/.
+
+Source and `where` filters stay SQL (FTS5, `Store.allowed_passages`): a source matches an
+outlet's other names (`source_aliases`) and `where` values fold case, which the views do not
+hold. Date bounds are read by archive/dates.py, exactly as the SQL filter reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..index.keywords import KeywordFilter, KeywordView
+from ..index.passage_map import PassageMap
+from .dates import date_range
+from .search.collapse import Ranked
+from .search.filters import Filters
+from .store import KeywordIndex, Store
+
+
+class KeywordSearch:
+    """search/searcher.py's KeywordSearch: tantivy for archives past its threshold, FTS5 for
+    smaller ones and for any query whose filters tantivy cannot say exactly."""
+
+    def __init__(self, keywords: KeywordView, fts5: KeywordIndex) -> None:
+        self.keywords = keywords
+        self.fts5 = fts5
+
+    def __call__(self, query: str, filters: Filters, depth: int) -> Ranked:
+        if not (filters.sources or filters.where):
+            since, until = _date_bounds(filters)
+            found = self.keywords.search(query, KeywordFilter(since=since, until=until), depth)
+            if found is not None:
+                return found
+        return self.fts5(query, filters, depth)
+
+
+def _date_bounds(filters: Filters) -> tuple[str | None, str | None]:
+    return date_bounds(filters.since, filters.until)
+
+
+def date_bounds(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """A filter's date bounds as the views compare them, read as the SQL filter reads them
+    (index/article_fields.py orders them as SQLite orders the strings)."""
+    return date_range(since, until)
+
+
+class MappedCatalog:
+    """The store's reads for search (search/searcher.py's PassageCatalog), with passage ->
+    article -> cluster and the passages of date filters read from the passage map."""
+
+    def __init__(self, store: Store, passage_map: PassageMap) -> None:
+        self.store = store
+        self.passage_map = passage_map
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def allowed_passages(self, filters: Filters) -> np.ndarray | None:
+        if filters.is_empty():
+            return None
+        if not (filters.sources or filters.where):  # source and metadata filters stay SQL
+            found = self.passage_map.current().allowed_ids(*_date_bounds(filters), [])
+            if found is not None:
+                return found
+        return self.store.allowed_passages(filters)
+
+    def article_ids(self, passage_ids: Sequence[int]) -> dict[int, str]:
+        return self.passage_map.current().article_ids_of(passage_ids)
+
+    def positions_of(self, passage_ids: Sequence[int]) -> dict[int, int]:
+        """passage id -> its position in its article (0 first), for the passages that exist:
+        what article-level fusion reads beside `article_ids`, without a store read."""
+        found = self.passage_map.current().positions(passage_ids).tolist()
+        return {int(p): pos for p, pos in zip(passage_ids, found) if pos >= 0}
+
+    def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
+        return self.passage_map.clusters_of(article_ids)

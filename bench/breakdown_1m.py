@@ -1,0 +1,75 @@
+"""Where a wired hybrid query's time goes at 1M: each stage timed alone, same queries."""
+
+# ruff: noqa: B023 (each lambda is called at once, inside its loop turn)
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
+from keyword_lab import SHARED, cpu_line, load_line
+
+from newsarchive.archive import Archive
+from newsarchive.archive.search.fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
+from newsarchive.archive.search.request import SearchRequest
+
+archive = Archive(Path(sys.argv[1]))
+s = archive.searcher()
+print(cpu_line(), load_line(), flush=True)
+qs = [
+    json.loads(line)["query"]
+    for line in (SHARED / "eval" / "bbc_headlines.jsonl").read_text().splitlines()
+][100 : 100 + int(sys.argv[2])]
+rows = {}
+
+
+def t(name, f):
+    a, b = time.perf_counter(), time.process_time()
+    out = f()
+    rows.setdefault(name, ([], []))
+    rows[name][0].append((time.perf_counter() - a) * 1000)
+    rows[name][1].append((time.process_time() - b) * 1000)
+    return out
+
+
+for i, q in enumerate(qs[:3] + qs):
+    if i == 3:
+        rows.clear()
+    r = SearchRequest.make(q)
+    f = r.filters()
+    v = t("query embedding (onnx)", lambda: s.encode_query(q))
+    sem = t("FAISS search, depth 500", lambda: s.vector_search(v, 500, None))
+    kw = t("keyword: tantivy, depth 500", lambda: archive.keywords.search(q, None, 500))
+    t("keyword: FTS5 (today), depth 500", lambda: archive.keyword(q, f, 500))
+    t(
+        "RRF fusion",
+        lambda: reciprocal_rank_fusion(
+            [[p for p, _ in sem], [p for p, _ in kw]], RRF_K, HYBRID_WEIGHTS
+        ),
+    )
+    found = t(
+        "candidates (all of the above + grouping/collapse via passage map)", lambda: s.candidates(r)
+    )
+    t(
+        "honest total: matches.count (SQLite FTS5 over all matches)",
+        lambda: s.matches.count(found.scope),
+    )
+    t(
+        "page: hits with snippets (SQLite reads)",
+        lambda: s.make_hits(found.ranked[:10], q, found.others),
+    )
+    t("whole search", lambda: s.search(r))
+print(f"{len(qs)} BBC headlines, hybrid, no filter; {load_line()}\n")
+print(
+    "| stage | wall p50 ms | wall p95 ms | process CPU p50 ms | process CPU p95 ms |\n| --- | --- | --- | --- | --- |"
+)
+for k, (w, c) in rows.items():
+    print(
+        f"| {k} | {np.percentile(w, 50):.1f} | {np.percentile(w, 95):.1f} | {np.percentile(c, 50):.1f} | {np.percentile(c, 95):.1f} |"
+    )
+archive.close()
