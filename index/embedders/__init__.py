@@ -93,7 +93,7 @@ def preferred_backend(
         embedder.load()
         return embedder
 
-    rates, _ = autotune.machine_rates(str(model_path or "default"), load)
+    rates, _ = autotune.machine_rates(str(model_path or "default"), load, models_dir=cache_dir)
     return autotune.pick(rates, family)
 
 

@@ -104,8 +104,8 @@ def machine_key(model_name: str) -> str:
     )
 
 
-def cache_file() -> Path | None:
-    """The calibration cache, or None when tuning is off."""
+def cache_file(models_dir: str | Path | None = None) -> Path | None:
+    """The calibration cache beside the exported models' folder, or None when tuning is off."""
     configured = os.environ.get(TUNING_ENV, "").strip()
     if configured.lower() in ("off", "0", "no", "false"):
         return None
@@ -113,7 +113,7 @@ def cache_file() -> Path | None:
         return Path(configured).expanduser()
     from .onnxrt import default_cache_dir
 
-    return default_cache_dir().parent / "backends.json"
+    return Path(models_dir or default_cache_dir()).parent / "backends.json"
 
 
 def cached_rates(key: str, file: Path | None) -> dict[str, float] | None:
@@ -214,6 +214,7 @@ def machine_rates(
     model_name: str,
     load: Callable[[str], object],
     *,
+    models_dir: str | Path | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[dict[str, float], str]:
     """This machine's rates and where they came from ("cached", "calibrated" or "rule").
@@ -221,7 +222,7 @@ def machine_rates(
     `load(backend)` returns a loaded embedder; a backend that cannot load (torch not
     installed) is left out of the calibration.
     """
-    file = cache_file()
+    file = cache_file(models_dir)
     key = machine_key(model_name)
     cached = cached_rates(key, file)
     if cached is not None:

@@ -119,3 +119,10 @@ def test_the_rule_follows_the_measured_cpus():
     amd = autotune.rule_rates("AuthenticAMD", ["avx2", "avx512f", "avx512_vnni"])
     assert autotune.pick(amd, "fp32") == "onnx"
     assert autotune.pick(intel, None) == autotune.pick(amd, None) == "onnx-int8"
+
+
+def test_the_cache_lives_beside_the_exported_models(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv(autotune.TUNING_ENV, raising=False)
+    assert autotune.cache_file(tmp_path / "models") == tmp_path / "backends.json"
+    monkeypatch.setenv(autotune.TUNING_ENV, "off")
+    assert autotune.cache_file(tmp_path / "models") is None
