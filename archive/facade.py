@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..index.embedders import Embedder, make_embedder
+from ..index.embedders import Embedder, make_embedder, preferred_backend
 from ..index.keywords import KeywordView
 from ..index.passage_map import PassageMap
 from ..index.sync import KIND_CHOICES, VectorView
@@ -125,7 +125,15 @@ class Archive:
         """The embedding backend: the embedder's, else the one chosen, else the archive's."""
         if self._embedder is not None:
             return self._embedder.backend
-        return self.identity.choose_backend(self._backend or configured_backend())
+        return self.identity.choose_backend(
+            self._backend or configured_backend(), self._preferred_backend
+        )
+
+    def _preferred_backend(self, family: str | None) -> str:
+        """The fastest backend of `family` on this machine (calibrated once per CPU model)."""
+        return preferred_backend(
+            family, self._model_path, cache_dir=model_cache_dir(), threads=configured_threads()
+        )
 
     @property
     def policy(self) -> PassagePolicy:

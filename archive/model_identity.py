@@ -1,13 +1,15 @@
 """Which model and backend made an archive's vectors, and whether an embedder may add to them.
 
 Vectors of two models, or of two vector families (fp32 and int8), never share an index: the
-archive records the model's fingerprint, its name, the dimension and the backend in its `meta`
-table when it first stores vectors, and refuses an embedder that would make other vectors.
+archive records the model's fingerprint, its name, the dimension, the backend and the backend's
+recipe (how int8 vectors were quantised) in its `meta` table when it first stores vectors, and
+refuses an embedder that would make other vectors.
 Without an explicit choice, an archive keeps the vector family it was built with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
     from ..index.embedders import Embedder
     from .store import Store
 
-REEMBEDDING = "reembedding"  # the backend recorded while `reindex --reembed` runs
+REEMBEDDING = "reembedding"
+DEFAULT_BACKEND_FOR_UNKNOWN = "onnx"  # a backend this version does not know (or re-embedding)  # the backend recorded while `reindex --reembed` runs
 
 
 class ModelIdentity:
@@ -32,24 +35,37 @@ class ModelIdentity:
             return "torch"
         return stored
 
+    def stored_recipe(self) -> str:
+        """The recipe of the stored vectors; int8 archives from before recipes were recorded
+        hold the legacy one (everything quantised)."""
+        from ..index.embedders import family_of
+        from ..index.embedders.onnx_export import LEGACY_INT8_RECIPE
+
+        stored = self.store.get_meta("vector_recipe")
+        if stored is not None:
+            return stored
+        return LEGACY_INT8_RECIPE if family_of(self.stored_backend()) == "int8" else ""
+
     def stored_dimension(self) -> int | None:
         stored = self.store.get_meta("dimension")
         return int(stored) if stored else None
 
-    def choose_backend(self, explicit: str | None) -> str:
-        """An explicit choice wins (checked against the archive by `check`); otherwise the
-        archive keeps its vector family (fp32 -> onnx, int8 -> onnx-int8), and a new archive
-        gets the default."""
-        from ..index.embedders import DEFAULT_BACKEND, family_of
+    def choose_backend(self, explicit: str | None, preferred: Callable[[str | None], str]) -> str:
+        """An explicit choice wins (checked against the archive by `check`); otherwise
+        `preferred(family)` picks the fastest backend here: for a new archive (family None)
+        among all at fp32 quality, for an existing one within its vector family, which it keeps
+        (an int8 archive stays int8, an fp32 one may move between onnx and torch)."""
+        from ..index.embedders import family_of
 
         if explicit:
             return explicit
         stored = self.stored_backend()
-        if stored is None or family_of(stored) is None:
-            return DEFAULT_BACKEND
-        if family_of(stored) == family_of(DEFAULT_BACKEND):
-            return DEFAULT_BACKEND
-        return stored
+        family = family_of(stored) if stored is not None else None
+        if stored is not None and family is None:
+            return DEFAULT_BACKEND_FOR_UNKNOWN
+        if family not in (None, "fp32", "int8"):
+            return stored  # a plug-in backend's own family
+        return preferred(family)
 
     def check(self, embedder: Embedder, *, claim: bool = False) -> None:
         """Refuse an embedder whose vectors differ from the stored ones; with `claim`, an
@@ -72,6 +88,14 @@ class ModelIdentity:
                 f"{self.path}: archive was embedded with backend {stored_backend!r}, whose "
                 f"vectors differ from backend {embedder.backend!r}; set NEWSARCHIVE_BACKEND="
                 f"{stored_backend}, or run `newsarchive reindex --reembed` to convert it"
+            )
+        recipe = getattr(embedder, "recipe", "")
+        if self.stored_recipe() != recipe:
+            raise ArchiveError(
+                f"{self.path}: archive's {embedder.family} vectors were made with recipe "
+                f"{self.stored_recipe()!r}, and backend {embedder.backend!r} now makes "
+                f"{recipe!r}; run `newsarchive reindex --reembed` to convert it, or set "
+                "NEWSARCHIVE_BACKEND=onnx for fp32 vectors (also a re-embedding)"
             )
         if stored != embedder.fingerprint:
             if stored == self._legacy_fingerprint(embedder):
@@ -105,13 +129,14 @@ class ModelIdentity:
             ) from None
 
     def record(self, embedder: Embedder, heading_weight: float | None = None) -> None:
-        """Record `embedder` (and the heading weight, when given) as the maker of this
-        archive's vectors."""
+        """Record `embedder` (its int8 recipe, and the heading weight when given) as the maker
+        of this archive's vectors."""
         values = {
             "model_fingerprint": embedder.fingerprint,
             "model_name": embedder.name,
             "dimension": str(embedder.dimension),
             "backend": embedder.backend,
+            "vector_recipe": getattr(embedder, "recipe", ""),
         }
         if heading_weight is not None:
             values["heading_weight"] = f"{heading_weight:g}"

@@ -3,6 +3,7 @@
     python bench/eval.py                      # both dev sets and question sets, all modes
     python bench/eval.py --sets bbc --sweep   # and the RRF k / weight sweep
     python bench/eval.py --titles             # titles kept vs bodies only, on bench/sets/
+    python bench/eval.py --paired onnx-int8   # fp32 against int8 on the same passages
 
 With `--titles`, a second archive per corpus is built WITH titles (headings indexed beside the
 passages), and the question sets of bench/sets/ (queries that are not headlines) run through
@@ -75,6 +76,55 @@ def open_archive(
         report = archive.ingest([SHARED / corpus], keep_titles=titles)
         print(f"ingested {name}: {report.summary()} ({time.perf_counter() - started:.0f} s)")
     return archive
+
+
+def paired_archives(name: str, work: Path, backend: str):
+    """The fp32 archive and a copy of it re-embedded with `backend`: the same passages, only
+    the vectors differ, so a per-query difference is the backend's alone."""
+    from newsarchive.archive import Archive
+
+    base = open_archive(name, work)
+    target = work / f"{name}-{backend}"
+    if not (target / "archive.db").exists():
+        base.backup(target)
+        other = Archive(target, backend=backend)
+        started = time.perf_counter()
+        report = other.reindex(reembed=True)
+        print(f"re-embedded {name} with {backend}: {report['reembedded']} passages "
+              f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+    else:
+        other = Archive(target, backend=backend)
+    return base, other
+
+
+def paired_report(name: str, work: Path, backend: str, queries: list[dict]) -> None:
+    """Per mode and metric: fp32, `backend`, their paired difference with the 95% bootstrap
+    interval and the randomisation p-value, on every query and on the low-overlap ones."""
+    from newsarchive.archive.evaluate import LOW_OVERLAP, compare
+
+    base, other = paired_archives(name, work, backend)
+    low = {str(q["qid"]) for q in queries if q.get("title_body_overlap", 1.0) < LOW_OVERLAP}
+    print(f"\n### {name}: {base.backend} against {other.backend} ({other.embedder.recipe}), "
+          f"{len(queries)} queries, {len(low)} with overlap < {LOW_OVERLAP}\n")  # fmt: skip
+    print("| mode | subset | metric | fp32 | int8 | difference | 95% CI | p |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for mode in ("semantic", "hybrid"):
+        runs = [a.evaluate(queries, mode=mode, per_query=True) for a in (base, other)]
+        for subset in ("all", "low-overlap"):
+            keep = (lambda qid: True) if subset == "all" else (lambda qid: qid in low)
+            pair = [
+                {"mode": r["mode"], "per_query": [q for q in r["per_query"] if keep(q["qid"])]}
+                for r in runs
+            ]
+            for row in compare(pair[0], pair[1]):
+                metric = row["metric"]
+                mean = [sum(q[metric] for q in r["per_query"]) / len(r["per_query"]) for r in pair]
+                low_ci, high_ci = row["ci95"]
+                print(f"| {mode} | {subset} ({row['queries']}) | {metric} | {mean[0]:.3f} "
+                      f"| {mean[1]:.3f} | {row['difference']:+.4f} "
+                      f"| [{low_ci:+.4f}, {high_ci:+.4f}] | {row['p_value']:.3f} |")  # fmt: skip
+    base.close()
+    other.close()
 
 
 def rankings(archive, queries, depth: int = 500):
@@ -214,6 +264,11 @@ def main() -> int:
         action="store_true",
         help="titles kept vs bodies only, on the question sets of bench/sets/",
     )
+    parser.add_argument(
+        "--paired",
+        metavar="BACKEND",
+        help="compare the fp32 archive with a copy re-embedded by BACKEND (paired tests)",
+    )
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"{SHARED} not found: the dev sets are not on this machine; nothing to do.")
@@ -225,6 +280,9 @@ def main() -> int:
             titles_table(name, args.work, args.backend)
         return 0
     for name in args.sets.split(","):
+        if args.paired:
+            paired_report(name, args.work, args.paired, load_queries(SHARED / SETS[name][1]))
+            continue
         archive = open_archive(name, args.work, args.min_tokens, args.target_tokens, args.backend)
         queries = load_queries(SHARED / SETS[name][1])
         n_low = sum(q.get("title_body_overlap", 1.0) < 0.5 for q in queries)

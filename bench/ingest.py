@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/ingest.py --limit 300 --backends onnx,onnx-int8,torch
 
-For each backend it times, in one run: `encode` on exactly the passages ingest would embed
-(same batch size), then `Archive.ingest_articles` into a fresh archive, then `encode` again; the
+It times, in one run and alternating between the backends: `encode` of every backend on exactly
+the passages ingest would embed (same batch size), then `Archive.ingest_articles` of each into a
+fresh archive (reversed order), then `encode` again (reversed order); the
 ratio is ingest passages/s over the mean of the two encode runs, so drift from other load on
 the machine shows up in the spread rather than in the ratio. With torch among the backends (its
 encode is bare `SentenceTransformer.encode`, batch 32), each ingest is also set against that
 baseline: "ingest ÷ torch" > 1 means ingest finished faster than bare torch encoding of the same
-passages. It also prints the cosine between each backend's vectors and torch's. Reads
-../shared/corpora/bbc.jsonl unless given a corpus.
+passages. It also prints the CPU, the cosine between each backend's vectors and torch's, and
+the backend a new archive would get (index/embedders/autotune.py `pick`) from this run's ingest
+rates. Reads ../shared/corpora/bbc.jsonl unless given a corpus; creates bench/.work/.
 """
 
 from __future__ import annotations
@@ -75,51 +77,66 @@ def main() -> int:
 
     from newsarchive.archive import Archive
     from newsarchive.index.embedders import make_embedder
+    from newsarchive.index.embedders.autotune import describe_cpu, pick
 
+    WORK.mkdir(parents=True, exist_ok=True)  # absent on a fresh clone
     records = load_records(args.corpus, args.limit)
-    print(f"corpus {args.corpus.name}: {len(records)} articles, cpus={os.cpu_count()}")
-    vectors = {}
-    rows = []
-    for backend in args.backends.split(","):
+    print(f"corpus {args.corpus.name}: {len(records)} articles; CPU: {describe_cpu()}")
+    backends = args.backends.split(",")
+    embedders, load_s = {}, {}
+    for backend in backends:
         started = time.perf_counter()
-        embedder = make_embedder(backend, cache_dir=WORK / "models", batch_size=args.batch_size)
-        embedder.load()
-        texts = passage_texts(records, embedder)
+        embedders[backend] = make_embedder(
+            backend, cache_dir=WORK / "models", batch_size=args.batch_size
+        )
+        embedders[backend].load()
+        load_s[backend] = time.perf_counter() - started
+    texts = passage_texts(records, embedders[backends[0]])
+    for embedder in embedders.values():
         embedder.encode(texts[:8])  # warm-up
-        load_s = time.perf_counter() - started
-
-        encode_before, vectors[backend] = bare_rate(embedder, texts)
+    # Alternating: encode all, ingest all (reversed order), encode all again (reversed), so
+    # drift in the machine's load falls on every backend alike.
+    vectors, before, after, ingest, cpu = {}, {}, {}, {}, {}
+    for backend in backends:
+        before[backend], vectors[backend] = bare_rate(embedders[backend], texts)
+    for backend in reversed(backends):
         folder = Path(tempfile.mkdtemp(prefix="ingest-", dir=WORK))
         try:
-            with Archive(folder, embedder=embedder) as archive:
-                start = time.perf_counter()
+            with Archive(folder, embedder=embedders[backend]) as archive:
+                start, start_cpu = time.perf_counter(), time.process_time()
                 report = archive.ingest_articles([dict(r) for r in records])
                 ingest_s = time.perf_counter() - start
+                cpu[backend] = time.process_time() - start_cpu
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        encode_after, _ = bare_rate(embedder, texts)
-        encode_rate = (encode_before + encode_after) / 2
-        ingest_rate = report.passages_embedded / ingest_s
+        ingest[backend] = (report.passages_embedded / ingest_s, ingest_s)
+    for backend in reversed(backends):
+        after[backend], _ = bare_rate(embedders[backend], texts)
+    rows = []
+    for backend in backends:
+        encode_rate = (before[backend] + after[backend]) / 2
+        rate, ingest_s = ingest[backend]
         rows.append(
             (
                 backend,
-                embedder.batch_size,
+                embedders[backend].batch_size,
                 len(texts),
-                encode_before,
-                encode_after,
-                ingest_rate,
-                ingest_rate / encode_rate,
-                load_s,
+                before[backend],
+                after[backend],
+                rate,
+                rate / encode_rate,
+                load_s[backend],
             )
         )
         print(
-            f"{backend:>10}: batch {embedder.batch_size}, {len(texts)} passages; encode "
-            f"{encode_before:.1f} / {encode_after:.1f} passages/s (before/after); ingest "
-            f"{ingest_rate:.1f} passages/s ({report.passages_embedded} embedded in "
-            f"{ingest_s:.1f} s); ingest/encode = {ingest_rate / encode_rate:.3f}; "
-            f"load {load_s:.1f} s",
+            f"{backend:>10}: batch {embedders[backend].batch_size}, {len(texts)} passages; "
+            f"encode {before[backend]:.1f} / {after[backend]:.1f} passages/s (before/after); "
+            f"ingest {rate:.1f} passages/s ({ingest_s:.1f} s wall, {cpu[backend]:.1f} s CPU); "
+            f"ingest/encode = {rate / encode_rate:.3f}; load {load_s[backend]:.1f} s",
             flush=True,
         )
+    rates = {backend: ingest[backend][0] for backend in backends}
+    print(f"\nthe default for a new archive by this run's ingest rates: {pick(rates, None)}")
     print()
     torch_rate = next(((r[3] + r[4]) / 2 for r in rows if r[0] == "torch"), None)
     print(

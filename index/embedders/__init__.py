@@ -30,7 +30,7 @@ BACKENDS: dict[str, Backend] = {
     "torch": Backend("newsarchive.index.embedders.sbert:TorchEmbedder", "fp32"),
     "hash": Backend("newsarchive.index.embedders.hashing:HashEmbedder", "hash"),
 }
-DEFAULT_BACKEND = "onnx"
+DEFAULT_BACKEND = "onnx"  # what tests and benchmarks name; archives ask preferred_backend
 USER_BACKENDS = ("onnx", "onnx-int8", "torch")  # the ones documented for users
 
 
@@ -77,6 +77,26 @@ def make_embedder(
     return cls(model_path, **options, **chosen.options)
 
 
+def preferred_backend(
+    family: str | None,
+    model_path: str | Path | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    threads: int | None = None,
+) -> str:
+    """The fastest backend here for an archive of vector `family` (None: a new archive, which
+    may get int8 when it is at fp32 quality), from the per-machine calibration (autotune.py)."""
+    from . import autotune
+
+    def load(backend: str) -> Embedder:
+        embedder = make_embedder(backend, model_path, cache_dir=cache_dir, threads=threads)
+        embedder.load()
+        return embedder
+
+    rates, _ = autotune.machine_rates(str(model_path or "default"), load, models_dir=cache_dir)
+    return autotune.pick(rates, family)
+
+
 __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
@@ -86,5 +106,6 @@ __all__ = [
     "default_threads",
     "family_of",
     "make_embedder",
+    "preferred_backend",
     "resolve",
 ]

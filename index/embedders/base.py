@@ -39,6 +39,9 @@ class Embedder(ABC):
 
     backend: str = ""
     family: str = "fp32"
+    # How a family's vectors are made beyond the model (the int8 quantisation recipe): vectors
+    # of two recipes differ, so the archive records it and refuses another. "" for exact ones.
+    recipe: str = ""
     batch_size: int = 8
 
     def __init__(self) -> None:

@@ -7,7 +7,8 @@ a temporary name and renamed, so a killed export leaves nothing half-written, an
 says what it is doing (logger `newsarchive.models`: the CLI shows it) since it takes a while. After that,
 encoding needs only onnxruntime, numpy and `tokenizers`: torch and sentence-transformers are
 not imported at all, which is most of a cold start. fp32 vectors equal torch's (cosine 1.0);
-`onnx-int8` quantises the weights, and its vectors are a family of their own.
+`onnx-int8` quantises the weights and activations (the recipe named in onnx_export.py), and its
+vectors are a family of their own.
 
 Pooling and normalisation follow the model folder's `modules.json` and pooling config, the way
 sentence-transformers applies them.
@@ -24,7 +25,14 @@ import numpy as np
 
 from .base import ModelError, default_threads
 from .model_folder import FolderEmbedder
-from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8, remove_stale_exports
+from .onnx_export import (
+    CALIBRATION_TEXTS,
+    EXPORT_VERSION,
+    INT8_RECIPE,
+    export_onnx,
+    quantize_int8,
+    remove_stale_exports,
+)
 
 log = logging.getLogger("newsarchive.models")
 
@@ -58,6 +66,7 @@ class OnnxEmbedder(FolderEmbedder):
         self.quantized = quantized
         self.backend = "onnx-int8" if quantized else "onnx"
         self.family = "int8" if quantized else "fp32"
+        self.recipe = INT8_RECIPE if quantized else ""
         self.batch_size = batch_size or 8
         self.threads = default_threads(threads)
 
@@ -73,10 +82,31 @@ class OnnxEmbedder(FolderEmbedder):
             self._build(f"exporting model {self.name!r} to ONNX", fp32, export_onnx, self.path)
         if not self.quantized:
             return fp32
-        int8 = folder / "model-int8.onnx"
+        int8 = folder / f"model-int8-{INT8_RECIPE}.onnx"
         if not int8.exists():
-            self._build(f"quantising model {self.name!r} to int8", int8, quantize_int8, fp32)
+            feeds = self.calibration_feeds()
+            self._build(
+                f"quantising model {self.name!r} to int8 ({INT8_RECIPE})",
+                int8,
+                lambda source, target: quantize_int8(source, target, feeds),
+                fp32,
+            )
         return int8
+
+    def calibration_feeds(self) -> list[dict[str, np.ndarray]]:
+        """CALIBRATION_TEXTS tokenised, one unpadded text per feed (what finds the outlier
+        channels of the int8 recipe)."""
+        feeds = []
+        for encoding in self._batch_tokenizer.encode_batch(list(CALIBRATION_TEXTS)):
+            length = sum(encoding.attention_mask)
+            feeds.append(
+                {
+                    "input_ids": np.array([encoding.ids[:length]], dtype=np.int64),
+                    "attention_mask": np.array([encoding.attention_mask[:length]], dtype=np.int64),
+                    "token_type_ids": np.array([encoding.type_ids[:length]], dtype=np.int64),
+                }
+            )
+        return feeds
 
     @staticmethod
     def _build(what: str, target: Path, build, source: Path) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from .base import EXACT_FILTER_LIMIT, VectorIndex, files_locked, stamp_path
 from .flat import FlatIndex
 from .hnsw import HnswIndex
-from .ivf import IvfIndex, ivf_lists
+from .ivf import IvfIndex, ivf_lists, ivf_nprobe
 
 KINDS: dict[str, type[VectorIndex]] = {"flat": FlatIndex, "ivf": IvfIndex, "hnsw": HnswIndex}
 AUTO_THRESHOLD = 100_000  # passages; exact search there costs about what encoding the query does
@@ -95,6 +95,7 @@ __all__ = [
     "copy_files",
     "files_locked",
     "ivf_lists",
+    "ivf_nprobe",
     "load_index",
     "load_saved",
     "read_stamp",

@@ -30,8 +30,9 @@ def test_archives_share_one_export_in_the_user_cache(
 ):
     calls: list[Path] = []
     monkeypatch.setattr(onnxrt, "export_onnx", fake_export(calls))
-    first, second = Archive(tmp_path / "one"), Archive(tmp_path / "two")
-    embedders = [first.embedder, second.embedder]  # the default backend: onnx
+    first = Archive(tmp_path / "one", backend="onnx")
+    second = Archive(tmp_path / "two", backend="onnx")
+    embedders = [first.embedder, second.embedder]
     assert {e.cache_dir for e in embedders} == {model_cache / "models"}
     with caplog.at_level(logging.INFO, logger="newsarchive.models"):
         files = {e.model_file() for e in embedders}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newsarchive.index.vectors import auto_kind, build_index, load_index
+from newsarchive.index.vectors import auto_kind, build_index, ivf_nprobe, load_index
 
 
 def clustered(n: int, seed: int, dimension: int = 384) -> np.ndarray:
@@ -104,3 +104,23 @@ def test_wide_filters_select_the_same_ids_as_a_bitmap(kind: str, monkeypatch):
     monkeypatch.setattr(base, "BITMAP_MIN", 10**9)  # every filter a batch, as before
     assert [index.search(q, 50, allowed) for q in queries] == with_bitmap
     assert all(pid in set(allowed) - set(ids[:50]) for hits in with_bitmap for pid, _ in hits)
+
+
+@pytest.mark.parametrize(
+    ("nlist", "nprobe"),
+    # 256 lists (archives of ~45k-200k passages): 64, where real vectors gave recall@10
+    # 0.973-0.981 and 32 gave 0.930-0.949 (bench/recall.py); 1,024 lists (1M): 64 gave 0.969;
+    # then a sixteenth of the lists
+    [(16, 16), (256, 64), (512, 64), (1024, 64), (4096, 256)],
+)
+def test_ivf_visits_enough_lists_for_recall_on_real_vectors(nlist: int, nprobe: int):
+    assert ivf_nprobe(nlist) == nprobe
+
+
+def test_an_ivf_index_saved_with_an_older_lower_nprobe_searches_with_todays(tmp_path: Path):
+    vectors = clustered(3000, seed=4)
+    index = build_index("ivf", 384, np.arange(3000, dtype=np.int64), vectors)
+    index.nprobe = 8  # what an earlier default stamped
+    index.save(tmp_path / "v.faiss", generation=1)
+    loaded, _ = load_index(tmp_path / "v.faiss", 384)
+    assert loaded.nprobe == ivf_nprobe(64) == 64  # 3,000 vectors: 64 lists, all visited
