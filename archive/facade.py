@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from ..index.sync import KIND_CHOICES, VectorView
 from .config import configured_backend, configured_model, configured_threads, default_data_dir
 from .errors import ArchiveError, InputError
 from .ingest.batches import batches
-from .ingest.embed import embed_plan
+from .ingest.early import AheadEncoder, IngestStages, encode_in_order
 from .ingest.passages import PassagePolicy, make_passages
 from .ingest.pipeline import run_in_order
 from .ingest.plan import BatchPlan, Planner
@@ -40,8 +41,6 @@ from .store import FeedPolls, KeywordIndex, Store
 from .store.explore import ExploreStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from .ingest.follow import FeedFollower
     from .search.watches import Watches
 
@@ -144,10 +143,13 @@ class Archive:
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
         fetch: bool = False,
+        ray: str | None = None,
+        encoder: AheadEncoder | None = None,
     ) -> IngestReport:
         """Read files, folders, URLs or '-' (stdin JSONL) and store what is new or changed.
 
-        With `fetch`, each feed entry's linked page is fetched and its text extracted.
+        With `fetch`, each feed entry's linked page is fetched and its text extracted. With
+        `ray` or `encoder`, passages are embedded elsewhere (see ingest_articles).
         """
         from .sources import read_inputs
 
@@ -157,6 +159,8 @@ class Archive:
             source=source,
             keep_titles=keep_titles,
             progress=progress,
+            ray=ray,
+            encoder=encoder,
         )
 
     def ingest_articles(
@@ -168,19 +172,29 @@ class Archive:
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
         save: bool = True,
+        ray: str | None = None,
+        encoder: AheadEncoder | None = None,
     ) -> IngestReport:
         """Store articles incrementally: unchanged ones cost nothing, edited ones are replaced.
 
         Bad items are recorded in `report.errors` and the rest still go in. Each batch is one
         database transaction, so a killed run leaves whole batches only. `save=False` leaves
         the FAISS file to a later `save_index()` (the server batches those).
+
+        `ray` ("HOST:PORT", "auto", or "local" for a Ray started on this machine) embeds on a
+        Ray cluster (`pip install "newsarchive[ray]"`); `encoder` takes any `AheadEncoder`
+        instead. Either way this process stays the one writer, with the same rules.
         """
-        with self._ingest_lock:
+        with self._ingest_lock, self._embedding_elsewhere(ray, encoder) as remote:
             started = time.perf_counter()
             report = IngestReport()
             embedder = self.embedder
             self.identity.check(embedder, claim=True)
             planner = Planner(self.store, self._split, force=force)
+            known = self.store.vectors_by_text_hash
+            stages = IngestStages(
+                planner, embedder.encode, known, report, force=force, encoder=remote
+            )
 
             def commit(plan: BatchPlan) -> None:
                 if not plan.is_empty():
@@ -190,12 +204,11 @@ class Archive:
 
             run_in_order(
                 batches(items, report, source=source, keep_titles=keep_titles),
-                prepare=planner.prepare,
-                plan=lambda articles, prepared: planner.plan(articles, prepared, report),
-                work=lambda plan: embed_plan(
-                    plan, embedder.encode, self.store.vectors_by_text_hash, report, force=force
-                ),
+                prepare=stages.prepare,
+                plan=stages.plan,
+                work=stages.work,
                 commit=commit,
+                ahead=stages.ahead,
             )
             if save:
                 if report.new or report.changed or not self.vectors.path.exists():
@@ -203,6 +216,34 @@ class Archive:
                 self.vectors.save()
             report.seconds = time.perf_counter() - started
             return report
+
+    @contextmanager
+    def _embedding_elsewhere(
+        self, ray: str | None, encoder: AheadEncoder | None, *, adding: bool = True
+    ) -> Iterator[AheadEncoder | None]:
+        """The encoder given, or for `ray` a pool of embedding actors on that Ray cluster (for
+        this call only, the archive's model on each); None embeds in this process. `adding`:
+        vectors join the stored ones, so a model the archive refuses fails before Ray starts."""
+        if encoder is not None or ray is None:
+            yield encoder
+            return
+        from ..index.distributed.cluster import check_address, session
+        from ..index.distributed.embedding import EmbedderSpec, RayEncoder
+
+        try:
+            address = check_address(ray)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if adding:
+            self.identity.check(self.embedder)
+        spec = EmbedderSpec(
+            self.backend,
+            self._model_path,
+            cache_dir=str(self.path / "models"),
+            fingerprint=self.embedder.fingerprint,
+        )
+        with session(address), RayEncoder(spec) as actors:
+            yield actors
 
     def follower(self, feeds: Sequence[str], **options: Any) -> FeedFollower:
         """A FeedFollower that ingests new entries of `feeds` (URLs or files) into this archive."""
@@ -382,19 +423,27 @@ class Archive:
         kind: str | None = None,
         reembed: bool = False,
         progress: ProgressCallback | None = None,
+        ray: str | None = None,
+        encoder: AheadEncoder | None = None,
     ) -> dict[str, Any]:
         """Rebuild the FAISS index from the vectors stored in SQLite.
 
         `kind` (auto, flat, ivf, hnsw) is remembered for later writes. `reembed` first
         re-encodes every passage with the configured model and backend, which is how an archive
-        moves to another model or between fp32 and int8 vectors.
+        moves to another model or between fp32 and int8 vectors; `ray` / `encoder` do that
+        encoding elsewhere, as in `ingest_articles`.
         """
         if kind is not None and kind not in KIND_CHOICES:
             raise InputError(f"index kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
+        if (ray is not None or encoder is not None) and not reembed:
+            raise InputError("a cluster only re-embeds: use it with reembed (--reembed)")
         started = time.perf_counter()
         if kind is not None:
             self.store.set_meta({"index_kind": kind})
-        reembedded = self._reembed(progress) if reembed else 0
+        reembedded = 0
+        if reembed:
+            with self._embedding_elsewhere(ray, encoder, adding=False) as remote:
+                reembedded = self._reembed(progress, remote)
         index = self.vectors.rebuild()
         return {
             "passages": len(index),
@@ -403,8 +452,9 @@ class Archive:
             "seconds": round(time.perf_counter() - started, 2),
         }
 
-    def _reembed(self, progress: ProgressCallback | None) -> int:
-        """Re-encode every stored passage with the configured model and backend.
+    def _reembed(self, progress: ProgressCallback | None, remote: AheadEncoder | None) -> int:
+        """Re-encode every stored passage with the configured model and backend (`remote`:
+        on a cluster, a few chunks ahead of the writes).
 
         The archive is marked as re-embedding until the last vector is written, so a run that
         is killed half-way leaves an archive that refuses searches instead of mixing vectors.
@@ -412,8 +462,13 @@ class Archive:
         embedder = self.embedder
         self.identity.mark_reembedding()
         done = 0
-        for ids, texts in self.store.iter_texts(2048):
-            self.store.set_vectors(ids, embedder.encode(texts))
+        chunks = self.store.iter_texts(2048)
+        if remote is not None:
+            encoded = encode_in_order(chunks, remote)
+        else:
+            encoded = ((ids, embedder.encode(texts)) for ids, texts in chunks)
+        for ids, vectors in encoded:
+            self.store.set_vectors(ids, vectors)
             done += len(ids)
             if progress:
                 progress(0, done)

@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError
+from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError, RayMissingError
+from .scale import MaxReplicas, RayAddress, RayServe, Replicas, TargetRequests
 
 console = Console()
 errors = Console(stderr=True)
@@ -29,8 +30,10 @@ class Commands(TyperGroup):
 
         try:
             return super().invoke(ctx)
-        except (InputError, ArchiveError, ModelError, RemoteError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        except (InputError, ArchiveError, ModelError, RemoteError, RayMissingError) as exc:
+            from rich.markup import escape  # a message's [brackets] are text, not markup
+
+            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
 
@@ -82,14 +85,16 @@ def ingest(
         bool, typer.Option("--fetch", help="Fetch each feed entry's page and index its text.")
     ] = False,
     as_json: JsonOption = False,
+    ray: RayAddress = None,
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
     options = {"force": force, "source": source, "keep_titles": not no_titles, "fetch": fetch}
+    options["ray"] = ray
     with open_archive(data) as archive:
         if console.is_terminal and not as_json:
-            from .output import progress_bar
+            from .scale import ingest_progress
 
-            with progress_bar(console) as progress:
+            with ingest_progress(console, ray) as progress:
                 report = archive.ingest(paths, progress=progress, **options)
         else:
             report = archive.ingest(paths, **options)
@@ -317,10 +322,11 @@ def reindex(
         bool,
         typer.Option("--reembed", help="Re-encode every passage with the configured backend."),
     ] = False,
+    ray: RayAddress = None,
 ) -> None:
     """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding by default)."""
     with open_archive(data) as archive:
-        result = archive.reindex(kind=index, reembed=reembed)
+        result = archive.reindex(kind=index, reembed=reembed, ray=ray)
     console.print(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
@@ -365,8 +371,19 @@ def serve(
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    ray: RayServe = None,
+    replicas: Replicas = None,
+    max_replicas: MaxReplicas = None,
+    target_requests: TargetRequests = 2.0,
 ) -> None:
     """Run the HTTP API (FastAPI + uvicorn); model and index load once at start-up."""
+    if ray is not None or replicas or max_replicas:
+        from .scale import serve_on_ray
+
+        scaling = {"replicas": replicas, "max_replicas": max_replicas}
+        return serve_on_ray(
+            data, ray, host=host, port=port, target_requests=target_requests, **scaling
+        )
     import uvicorn
 
     from ..api.app import create_app
@@ -376,8 +393,10 @@ def serve(
 
 def run() -> None:
     """Console entry point."""
+    from .scale import with_bare_ray
+
     try:
-        app()
+        app(args=with_bare_ray(sys.argv[1:]))
     except KeyboardInterrupt:
         errors.print("interrupted; what was committed is kept")
         sys.exit(130)

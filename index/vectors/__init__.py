@@ -8,7 +8,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .base import EXACT_FILTER_LIMIT, VectorIndex, stamp_path
+from .base import EXACT_FILTER_LIMIT, VectorIndex, file_identity, stamp_path
 from .flat import FlatIndex
 from .hnsw import HnswIndex
 from .ivf import IvfIndex, ivf_lists
@@ -32,12 +32,18 @@ def build_index(kind: str, dimension: int, ids: np.ndarray, vectors: np.ndarray)
 
 def load_index(path: Path, dimension: int) -> tuple[VectorIndex, int | None]:
     """The saved index and the generation it was saved at; an empty flat index and None when
-    the file is missing, unreadable or of another dimension."""
+    the file is missing, unreadable or of another dimension, or when its stamp describes
+    another save of it (two processes saved at once): the caller then rebuilds from the
+    database instead of trusting a file and a stamp that do not belong together."""
     try:
+        before = file_identity(path)
         index = faiss.read_index(str(path))
         stamp = json.loads(stamp_path(path).read_text())
         kind = stamp.get("kind", "flat")
+        described = stamp.get("file", before)  # files saved before stamps named theirs
         if index.d != dimension or kind not in KINDS:
+            return FlatIndex(dimension), None
+        if not before == described == file_identity(path):
             return FlatIndex(dimension), None
         return KINDS[kind](dimension, index, **stamp), int(stamp["generation"])
     except (RuntimeError, OSError, ValueError, KeyError, TypeError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -151,16 +152,41 @@ class VectorIndex:
         return [(int(allowed[i]), float(scores[i])) for i in top]
 
     def save(self, path: Path, generation: int) -> None:
-        """Write atomically (temp file + rename) and record the store generation beside it."""
+        """Write atomically and record the store generation beside it.
+
+        Several processes may save one archive's index (a server and an ingest, Ray Serve's
+        writer): each writes a temporary file of its own (process and thread in the name), then
+        renames it into place, so a file is always one whole save. The stamp names the file it
+        describes (`file_identity`); a stamp left beside another process's file is noticed when
+        loading, and that index is then checked id by id instead of trusted (index/sync.py).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, path)
-        stamp = {"generation": generation, "count": len(self), "kind": self.kind, **self.stamp()}
-        stamp_tmp = path.with_suffix(".json.tmp")
-        stamp_tmp.write_text(json.dumps(stamp))
-        os.replace(stamp_tmp, stamp_path(path))
+        unique = f"{os.getpid()}-{threading.get_ident()}.tmp"
+        tmp = path.with_name(f"{path.name}.{unique}")
+        stamp_tmp = path.with_name(f"{stamp_path(path).name}.{unique}")
+        try:
+            faiss.write_index(self.index, str(tmp))
+            written = file_identity(tmp)
+            os.replace(tmp, path)
+            stamp = {
+                "generation": generation,
+                "count": len(self),
+                "kind": self.kind,
+                "file": written,
+                **self.stamp(),
+            }
+            stamp_tmp.write_text(json.dumps(stamp))
+            os.replace(stamp_tmp, stamp_path(path))
+        finally:
+            tmp.unlink(missing_ok=True)
+            stamp_tmp.unlink(missing_ok=True)
 
 
 def stamp_path(path: Path) -> Path:
     return path.with_suffix(".json")
+
+
+def file_identity(path: Path) -> str:
+    """Inode, size and modification time: kept by a rename, changed by any other save."""
+    found = os.stat(path)
+    return f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}"

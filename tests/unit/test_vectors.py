@@ -82,3 +82,34 @@ def test_hnsw_tombstones_are_compacted():
     index.remove(ids[30:50])  # past 10% of the graph: rebuilt without them
     assert not index.deleted and index.index.ntotal == 350 and len(index) == 350
     assert np.array_equal(index.ids(), ids[50:])
+
+
+def test_concurrent_saves_of_one_index_never_mix(tmp_path: Path):
+    """Processes and threads saving one archive's index each write a temporary file of their
+    own; a stamp beside another save's file is not trusted."""
+    import threading
+
+    path = tmp_path / "vectors.faiss"
+    small = build_index("flat", 8, np.arange(3), clustered(3, seed=1, dimension=8))
+    large = build_index("flat", 8, np.arange(50), clustered(50, seed=2, dimension=8))
+
+    def save_often(index, generation: int) -> None:
+        for _ in range(20):
+            index.save(path, generation)
+
+    threads = [threading.Thread(target=save_often, args=a) for a in ((small, 1), (large, 2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.faiss", "vectors.json"]
+    loaded, generation = load_index(path, 8)
+    assert (len(loaded), generation) in ((3, 1), (50, 2), (0, None))
+    small.save(path, 1)
+    stamp_of_small = (tmp_path / "vectors.json").read_text()
+    large.save(path, 2)
+    (tmp_path / "vectors.json").write_text(stamp_of_small)  # the race: file 2, stamp 1
+    loaded, generation = load_index(path, 8)
+    assert (len(loaded), generation) == (0, None)  # rebuilt from the database by the caller
+    (tmp_path / "vectors.json").write_text(json.dumps({"generation": 2, "kind": "flat"}))
+    assert load_index(path, 8)[1] == 2  # a stamp from before stamps named their file
