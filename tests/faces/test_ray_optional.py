@@ -88,3 +88,10 @@ def test_replicas_need_ray(tmp_path: Path):
     result = CliRunner().invoke(app, ["serve", "--data", str(tmp_path), "--replicas", "3"])
     assert result.exit_code == 2
     assert result.output.strip() == "error: --replicas and --max-replicas need --ray"
+
+
+def test_max_replicas_below_replicas_is_one_line(tmp_path: Path):
+    args = ["serve", "--data", str(tmp_path), "--ray", "local", "--replicas", "3"]
+    result = CliRunner().invoke(app, [*args, "--max-replicas", "2"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: --max-replicas 2 is below --replicas 3"
