@@ -84,8 +84,8 @@ def embedder(cache: Path, threads: int | None = None):
 
 
 # -- ingest ---------------------------------------------------------------------------------
-def tree_cpu_seconds(root: int | None = None) -> float:
-    """CPU seconds (user + system) used so far by this process and all its descendants.
+def tree_cpu_by_pid(root: int | None = None, reaped: bool = True) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by this process and each of its descendants.
 
     Counts reaped children too (cutime/cstime), so actor processes that exited are in their
     raylet's total. Unlike wall time, this does not depend on how many other processes share
@@ -109,12 +109,39 @@ def tree_cpu_seconds(root: int | None = None) -> float:
             if ppid == parent and pid not in tree:
                 tree.add(pid)
                 todo.append(pid)
-    total = 0
+    found = {}
     for pid in tree:
         if pid in stats:
             fields = stats[pid][1]
-            total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    return total / ticks
+            columns = (11, 12, 13, 14) if reaped else (11, 12)  # utime stime (cutime cstime)
+            found[pid] = sum(int(fields[i]) for i in columns) / ticks
+    return found
+
+
+def tree_cpu_seconds(root: int | None = None) -> float:
+    """CPU seconds of this process and its descendants, all together."""
+    return sum(tree_cpu_by_pid(root).values())
+
+
+def tree_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the process tree used since `before` (a `tree_cpu_by_pid`), counted per
+    process alive now. A difference of totals was wrong here: the last job's actors, in
+    `before`, left the total when they exited (their times did not show up in the raylet's
+    cutime) and cancelled this job's CPU (a first version reported 3 ms/passage).
+    Only each process's own time counts (no cutime), so an earlier job's workers reaped now
+    are not added either; this job's actors are alive when it is read."""
+    now = tree_cpu_by_pid(reaped=False)
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in now.items())
+
+
+def cpu_meter(tree: bool):
+    """A function that says the CPU seconds used since this call: of this process alone, or
+    (tree) of this process and every process under it, counted per process."""
+    if tree:
+        before_tree = tree_cpu_by_pid(reaped=False)
+        return lambda: tree_cpu_since(before_tree)
+    before = own_cpu_seconds()
+    return lambda: own_cpu_seconds() - before
 
 
 def own_cpu_seconds() -> float:
@@ -146,19 +173,18 @@ def bench_ingest(args) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
                 # CPU: local, this process alone (no Ray on a machine without it); Ray, this
                 # process and every node process (daemons and actors), read before the actors
-                # stop, since a stopped actor's CPU leaves the tree with it
-                measure = own_cpu_seconds if variant == "local" else tree_cpu_seconds
-                cpu = measure()
+                # stop, since a stopped actor's CPU leaves the tree with it (tree_cpu_since)
+                measure = cpu_meter(tree=variant == "ray")
                 started = time.perf_counter()
                 rate = None
                 with Archive(folder, embedder=embedder(cache)) as archive:
                     if variant == "local":
                         report = archive.ingest_articles(records)
-                        seconds, cpu = time.perf_counter() - started, measure() - cpu
+                        seconds, cpu = time.perf_counter() - started, measure()
                     else:
                         with RayEncoder(spec, cpus_per_actor=layout[1]) as encoder:
                             report = archive.ingest_articles(records, encoder=encoder)
-                            seconds, cpu = time.perf_counter() - started, measure() - cpu
+                            seconds, cpu = time.perf_counter() - started, measure()
                             rate = round(encoder.rate, 1)
                 emit(
                     step="ingest",
