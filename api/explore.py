@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,8 @@ from ..archive import (
     EXPORT_MEDIA_TYPES,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
+    NAME_RE,
+    NOT_BLANK,
     BrowseResponse,
     ChecksResponse,
     FacetsResponse,
@@ -44,7 +46,9 @@ class FilterParams(BaseModel):
     since: str | None = Field(None, description="Only articles dated on/after (ISO date).")
     until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
     source: list[str] = Field(default_factory=list, description="Repeatable.")
-    where: list[str] = Field(default_factory=list, description="FIELD=VALUE, repeatable.")
+    where: list[schemas.WhereItem] = Field(
+        default_factory=list, description="FIELD=VALUE, repeatable."
+    )
 
     def filters(self) -> dict[str, Any]:
         return {
@@ -67,8 +71,10 @@ class TimelineParams(QueryParams):
 
 
 class FacetsParams(QueryParams):
-    fields: list[str] = Field(
-        default_factory=lambda: ["source"], description="source, author or metadata fields."
+    fields: list[schemas.FieldItem] = Field(
+        default_factory=lambda: ["source"],
+        max_length=10,
+        description="source, author or metadata fields.",
     )
     size: int = Field(10, ge=1, le=100, description="Values per field.")
 
@@ -77,7 +83,9 @@ class BrowseParams(FilterParams):
     sort: Literal["newest", "oldest"] = "newest"
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
     after: str | None = Field(None, description="A previous response's `next`.")
-    facets: list[str] = Field(default_factory=list, description="Repeatable.")
+    facets: list[schemas.FieldItem] = Field(
+        default_factory=list, max_length=10, description="Repeatable."
+    )
     facet_size: int = Field(10, ge=1, le=100)
     timeline: TimelineOption | None = None
 
@@ -90,7 +98,7 @@ class SimilarParams(FilterParams):
 
 class ExportParams(QueryParams):
     format: Literal["jsonl", "csv"] = "jsonl"
-    fields: list[str] = Field(
+    fields: list[schemas.FieldList] = Field(
         default_factory=list,
         description="Repeatable or comma-separated (default id,title,date,source,url).",
     )
@@ -99,6 +107,20 @@ class ExportParams(QueryParams):
 
 class Watches(BaseModel):
     watches: list[Watch]
+
+
+class SimilarText(SimilarRequest):
+    """POST /similar's body: the passage is required here."""
+
+    text: str = Field(
+        min_length=1,
+        max_length=10_000,  # as SimilarRequest.text
+        description="A passage to find similar stories to (the model reads its first ~250 words).",
+        json_schema_extra={"pattern": NOT_BLANK.pattern},
+    )
+
+
+WatchName = Annotated[str, Path(json_schema_extra={"pattern": NAME_RE.pattern})]
 
 
 def router(archive: Archive) -> APIRouter:
@@ -140,10 +162,8 @@ def router(archive: Archive) -> APIRouter:
         return archive.similar(article_id, **params.model_dump())
 
     @routes.post("/similar", response_model=SearchResponse, dependencies=read)
-    def similar_text(body: SimilarRequest) -> SearchResponse:
+    def similar_text(body: SimilarText) -> SearchResponse:
         """Stories like a passage of text (`text`), with the same filters."""
-        if body.text is None:
-            raise HTTPException(422, "text: Field required")
         return archive.similar(None, **body.model_dump())
 
     @routes.get(
@@ -176,7 +196,7 @@ def router(archive: Archive) -> APIRouter:
         return {"watches": archive.watches().list()}
 
     @routes.put("/watches/{name}", response_model=Watch, dependencies=write)
-    def put_watch(name: str, body: SearchRequest) -> Watch:
+    def put_watch(name: WatchName, body: SearchRequest) -> Watch:
         """Save a search under `name` (replacing one); its first check reports what comes
         after."""
         return archive.watches().add(check_name(name), body)
@@ -187,7 +207,7 @@ def router(archive: Archive) -> APIRouter:
         responses={404: {"model": schemas.Error}},
         dependencies=write,
     )
-    def delete_watch(name: str) -> dict[str, str]:
+    def delete_watch(name: WatchName) -> dict[str, str]:
         if not archive.watches().remove(name):
             raise HTTPException(404, f"no saved search named {name!r}")
         return {"deleted": name}
@@ -198,7 +218,7 @@ def router(archive: Archive) -> APIRouter:
         responses={404: {"model": schemas.Error}},
         dependencies=write,
     )
-    def check_watch(name: str) -> ChecksResponse:
+    def check_watch(name: WatchName) -> ChecksResponse:
         """The articles new for the saved search since its last check; marks it checked."""
         watches = archive.watches()
         if watches.get(name) is None:

@@ -7,11 +7,30 @@ library returns.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..archive import MAX_LIMIT, MAX_QUERY_CHARS, Copy, SearchRequest, TimelineOption
+from ..archive import (
+    FIELD_RE,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    NOT_BLANK,
+    Copy,
+    SearchRequest,
+    TimelineOption,
+    parse_where,
+    surrogate_field,
+    surrogate_message,
+)
+
+MAX_ARTICLES_PER_POST = 1000
+WHERE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}="  # FIELD=VALUE
+# Items of GET list parameters, with the patterns the archive checks (so the schema says them)
+WhereItem = Annotated[str, Field(json_schema_extra={"pattern": WHERE_PATTERN})]
+FieldItem = Annotated[str, Field(json_schema_extra={"pattern": FIELD_RE.pattern})]
+_NAME = FIELD_RE.pattern.strip("^$")
+FieldList = Annotated[str, Field(json_schema_extra={"pattern": f"^ *{_NAME}( *, *{_NAME})* *$"})]
 
 
 class SearchParams(BaseModel):
@@ -20,21 +39,41 @@ class SearchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query.")
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="The query.",
+        json_schema_extra={"pattern": NOT_BLANK.pattern},  # not blank
+    )
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0)
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
     since: str | None = None
     until: str | None = None
     source: list[str] = Field(default_factory=list, description="Repeatable.")
-    where: list[str] = Field(default_factory=list, description="FIELD=VALUE, repeatable.")
+    where: list[Annotated[str, Field(json_schema_extra={"pattern": WHERE_PATTERN})]] = Field(
+        default_factory=list, description="FIELD=VALUE, repeatable."
+    )
     group: bool = True
     collapse: bool = True
     sort: Literal["relevance", "newest", "oldest"] = "relevance"
     after: str | None = Field(None, description="A previous response's `next`.")
-    facets: list[str] = Field(default_factory=list, description="Repeatable.")
+    facets: list[FieldItem] = Field(default_factory=list, max_length=10, description="Repeatable.")
     facet_size: int = Field(10, ge=1, le=100)
     timeline: TimelineOption | None = None
+
+    @field_validator("q")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not NOT_BLANK.search(value):
+            raise ValueError("query is empty")
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: list[str]) -> list[str]:
+        parse_where(value)  # the library's check and message (422: outside the schema)
+        return value
 
     def to_request(self) -> SearchRequest:
         options = self.model_dump(exclude={"q"})
@@ -54,6 +93,16 @@ class ArticleIn(BaseModel):
     source: str | None = None
     url: str | None = None
     author: str | None = None
+
+    @model_validator(mode="after")
+    def _text(self) -> ArticleIn:
+        bad = surrogate_field({**self.model_dump(), **(self.model_extra or {})})
+        if bad:
+            raise ValueError(surrogate_message(bad))
+        return self
+
+
+ArticleList = Annotated[list[ArticleIn], Field(min_length=1, max_length=MAX_ARTICLES_PER_POST)]
 
 
 class Passage(BaseModel):
@@ -98,8 +147,10 @@ class IngestResult(BaseModel):
     exact_copies: int
     passages_embedded: int
     seconds: float
-    errors: list[str]
-    warnings: list[str]
+    errors: list[str] = Field(description="The first 100 error messages.")
+    warnings: list[str] = Field(description="The first 100 warnings.")
+    error_count: int = Field(description="Every error, counted.")
+    warning_count: int = Field(description="Every warning, counted.")
 
 
 class Deleted(BaseModel):
@@ -115,7 +166,9 @@ class Stats(BaseModel):
     exact_copies: int
     near_duplicate_clusters: int
     clustered_articles: int
-    path: str
+    path: str | None = Field(
+        None, description="The server's archive folder: shown only to the write key's holder."
+    )
     model: str | None = None
     backend: str | None = None
     index: str | None = None
@@ -124,12 +177,13 @@ class Stats(BaseModel):
     schema_version: int
     database_bytes: int
     index_bytes: int
+    integrity: str = Field(
+        description="SQLite's quick check: ok, or not checked (the HTTP API never runs it)."
+    )
 
 
 class Health(BaseModel):
     status: Literal["ok"]
-    articles: int
-    generation: int
 
 
 class Error(BaseModel):

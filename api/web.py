@@ -39,11 +39,12 @@ PAGE_POLICY = (
 )
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, docs_dependencies: list[Any] | None = None) -> None:
     """Add the page, the offline docs and (when configured) CORS to `app`. The app must be
-    created with `docs_url=None, redoc_url=None` so these docs replace FastAPI's."""
+    created with `docs_url=None, redoc_url=None` so these docs replace FastAPI's;
+    `docs_dependencies` guard the docs (the read key)."""
     install_page(app)
-    install_docs(app)
+    install_docs(app, docs_dependencies or [])
     install_cors(app)
 
 
@@ -105,16 +106,16 @@ def api_outline(app: FastAPI) -> str:
     return json.dumps(outline, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def install_docs(app: FastAPI) -> None:
+def install_docs(app: FastAPI, dependencies: list[Any]) -> None:
     """Swagger UI at `/docs` and ReDoc at `/redoc`, every asset served from this process."""
     assets = Path(str(files("fastapi_offline") / "static"))
     app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
     redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=dependencies)
     def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url="/openapi.json",
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=redirect_url,
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
@@ -127,10 +128,10 @@ def install_docs(app: FastAPI) -> None:
     def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=dependencies)
     def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url="/openapi.json",
             title=f"{app.title} - ReDoc",
             redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
             redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",

@@ -15,17 +15,18 @@ from ..index.distributed.cluster import check_address as check_ray_address
 from ..index.distributed.cluster import session as ray_session
 from ..index.embedders.base import ModelError
 from . import config
-from .errors import ArchiveError, InputError
+from .errors import ArchiveBusy, ArchiveDamaged, ArchiveError, InputError, StorageFull
 from .records import Article, IngestReport
 from .search.browse import ArticleSummary, BrowseRequest, BrowseResponse
 from .search.export import FORMATS as EXPORT_FORMATS
 from .search.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from .search.facets import Facet, FacetsResponse
-from .search.filters import parse_where
+from .search.filters import FIELD_RE, parse_where
 from .search.request import (
     MAX_LIMIT,
     MAX_QUERY_CHARS,
     MODES,
+    NOT_BLANK,
     ArticleRef,
     Copy,
     Hit,
@@ -35,7 +36,8 @@ from .search.request import (
 from .search.request import describe as describe_errors
 from .search.similar import SimilarRequest
 from .search.timeline import Timeline, TimelineOption, TimelineResponse
-from .search.watches import ChecksResponse, Watch, check_name
+from .search.watches import NAME_RE, ChecksResponse, Watch, check_name
+from .textcheck import surrogate_field, surrogate_message
 
 if TYPE_CHECKING:
     from .facade import Archive
@@ -43,10 +45,15 @@ if TYPE_CHECKING:
     from .remote import RemoteArchive, RemoteError
 
 __all__ = [
+    "FIELD_RE",
     "MAX_LIMIT",
     "MAX_QUERY_CHARS",
     "MODES",
+    "NAME_RE",
+    "NOT_BLANK",
     "Archive",
+    "ArchiveBusy",
+    "ArchiveDamaged",
     "ArchiveError",
     "Article",
     "ArticleRef",
@@ -75,6 +82,7 @@ __all__ = [
     "TimelineOption",
     "TimelineResponse",
     "Watch",
+    "StorageFull",
     "config",
     "describe_errors",
     "parse_interval",
@@ -84,6 +92,8 @@ __all__ = [
     "ray_available",
     "ray_session",
     "require_ray",
+    "surrogate_field",
+    "surrogate_message",
 ]
 
 

@@ -12,7 +12,6 @@ that follows the database), search/ (retrieve, fuse, group, collapse, page).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,13 +20,21 @@ from typing import TYPE_CHECKING, Any
 
 from ..index.embedders import Embedder, make_embedder
 from ..index.sync import KIND_CHOICES, VectorView
-from .config import configured_backend, configured_model, configured_threads, default_data_dir
+from .config import (
+    configured_backend,
+    configured_lock_timeout,
+    configured_model,
+    configured_threads,
+    default_data_dir,
+    model_cache_dir,
+)
 from .errors import ArchiveError, InputError
 from .ingest.batches import batches
 from .ingest.early import AheadEncoder, IngestStages, encode_in_order
 from .ingest.passages import PassagePolicy, make_passages
 from .ingest.pipeline import run_in_order
 from .ingest.plan import BatchPlan, Planner
+from .locks import WriterLock
 from .model_identity import ModelIdentity
 from .records import Article, IngestReport, StoredChange
 from .search.browse import BrowseRequest, BrowseResponse, browse, explore_request
@@ -72,7 +79,8 @@ class Archive:
                 "check --data or NEWSARCHIVE_DATA)"
             )
         self.path.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.path / "archive.db")
+        self.lock_timeout = configured_lock_timeout()  # seconds a write waits for another
+        self.store = Store(self.path / "archive.db", lock_timeout=self.lock_timeout)
         self.identity = ModelIdentity(self.store, self.path)
         self.vectors = VectorView(
             self.path / "vectors.faiss", self.store, self._dimension, self._index_kind
@@ -83,7 +91,7 @@ class Archive:
         self._embedder = embedder
         self._policy = policy
         self._backend = backend
-        self._ingest_lock = threading.Lock()  # one ingest at a time per process
+        self.writer = WriterLock(self.path)  # one ingest at a time, across threads and processes
         self.rrf_k = RRF_K
         self.reranker: Reranker | None = None  # hook for a cross-encoder; none ships today
 
@@ -94,7 +102,7 @@ class Archive:
             self._embedder = make_embedder(
                 self.backend,
                 self._model_path,
-                cache_dir=self.path / "models",
+                cache_dir=model_cache_dir(),
                 threads=configured_threads(),
             )
         return self._embedder
@@ -131,7 +139,9 @@ class Archive:
         self.vectors.threshold = value
 
     def _mirror(self, change: StoredChange) -> None:
-        self.vectors.apply(change.removed, change.added, change.vectors, change.generation)
+        self.vectors.apply(
+            change.removed, change.added, change.vectors, change.generation, change.token
+        )
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(
@@ -143,22 +153,35 @@ class Archive:
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
         fetch: bool = False,
+        allow_private: bool | None = None,
+        follow_links: bool = False,
+        wait: bool | float = True,
+        on_wait: Callable[[str], None] | None = None,
         ray: str | None = None,
         encoder: AheadEncoder | None = None,
     ) -> IngestReport:
         """Read files, folders, URLs or '-' (stdin JSONL) and store what is new or changed.
 
-        With `fetch`, each feed entry's linked page is fetched and its text extracted. With
-        `ray` or `encoder`, passages are embedded elsewhere (see ingest_articles).
+        With `fetch`, each feed entry's linked page is fetched and its text extracted; only
+        public addresses are fetched unless `allow_private` (default: NEWSARCHIVE_ALLOW_PRIVATE).
+        Symbolic links that lead out of a folder are skipped unless `follow_links`. `wait`,
+        `on_wait`, `ray` and `encoder` are as for `ingest_articles`.
         """
         from .sources import read_inputs
 
         return self.ingest_articles(
-            read_inputs([str(p) for p in paths], fetch=fetch),
+            read_inputs(
+                [str(p) for p in paths],
+                fetch=fetch,
+                allow_private=allow_private,
+                follow_links=follow_links,
+            ),
             force=force,
             source=source,
             keep_titles=keep_titles,
             progress=progress,
+            wait=wait,
+            on_wait=on_wait,
             ray=ray,
             encoder=encoder,
         )
@@ -172,25 +195,34 @@ class Archive:
         keep_titles: bool = True,
         progress: ProgressCallback | None = None,
         save: bool = True,
+        wait: bool | float = True,
+        on_wait: Callable[[str], None] | None = None,
         ray: str | None = None,
         encoder: AheadEncoder | None = None,
     ) -> IngestReport:
         """Store articles incrementally: unchanged ones cost nothing, edited ones are replaced.
 
         Bad items are recorded in `report.errors` and the rest still go in. Each batch is one
-        database transaction, so a killed run leaves whole batches only. `save=False` leaves
-        the FAISS file to a later `save_index()` (the server batches those).
+        database transaction, so a killed run leaves whole batches only, and an interrupted
+        `force` run is resumed by the next one. `save=False` leaves the FAISS file to a later
+        `save_index()` (the server batches those). One ingest writes to an archive at a time,
+        across processes: `wait` (True, False or seconds) says how long to wait for another
+        one (then `ArchiveBusy`), and `on_wait` is told who holds the archive when waiting.
 
         `ray` ("HOST:PORT", "auto", or "local" for a Ray started on this machine) embeds on a
         Ray cluster (`pip install "newsarchive[ray]"`); `encoder` takes any `AheadEncoder`
         instead. Either way this process stays the one writer, with the same rules.
         """
-        with self._ingest_lock, self._embedding_elsewhere(ray, encoder) as remote:
+        with (
+            self.writer.held(wait=wait, on_wait=on_wait, what="ingesting into"),
+            self._embedding_elsewhere(ray, encoder) as remote,
+        ):
             started = time.perf_counter()
             report = IngestReport()
             embedder = self.embedder
             self.identity.check(embedder, claim=True)
-            planner = Planner(self.store, self._split, force=force)
+            force_mark = self._force_mark() if force else None
+            planner = Planner(self.store, self._split, force=force, force_mark=force_mark)
             known = self.store.vectors_by_text_hash
             stages = IngestStages(
                 planner, embedder.encode, known, report, force=force, encoder=remote
@@ -210,10 +242,15 @@ class Archive:
                 commit=commit,
                 ahead=stages.ahead,
             )
+            if force:
+                self.store.delete_meta("force_mark")  # the forced run is complete
+                if planner.resumed:
+                    report.add_warning(
+                        f"resumed an interrupted --force: {planner.resumed} articles it had "
+                        "re-embedded were kept"
+                    )
             if save:
-                if report.new or report.changed or not self.vectors.path.exists():
-                    self.vectors.current()  # load and catch up: the file leaves this run current
-                self.vectors.save()
+                self._save_index(report)
             report.seconds = time.perf_counter() - started
             return report
 
@@ -245,6 +282,32 @@ class Archive:
         with session(address), RayEncoder(spec) as actors:
             yield actors
 
+    def _force_mark(self) -> int:
+        """The passage id a forced re-embedding started from: passages above it were written
+        by this forced run (or an interrupted one, which this run resumes)."""
+        mark = self.store.get_meta("force_mark")
+        if mark is None:
+            mark = str(self.store.max_passage_id())
+            self.store.set_meta({"force_mark": mark})
+        return int(mark)
+
+    def _save_index(self, report: IngestReport | None = None) -> None:
+        """Leave the FAISS file current: caught up and saved when it is behind the database
+        (also after a run that changed nothing, so a stale file is not re-synced by every
+        later command). A file that cannot be written is a warning: the database is whole."""
+        try:
+            if not self.vectors.file_is_current():
+                self.vectors.current()
+            self.vectors.save()
+        except OSError as exc:
+            if report is None:
+                return
+            report.add_warning(
+                f"{self.vectors.path}: the vector index could not be saved "
+                f"({exc.strerror or exc}); the database is complete and the next command "
+                "rebuilds the index"
+            )
+
     def follower(self, feeds: Sequence[str], **options: Any) -> FeedFollower:
         """A FeedFollower that ingests new entries of `feeds` (URLs or files) into this archive."""
         from .ingest.follow import FeedFollower
@@ -264,8 +327,13 @@ class Archive:
         request = (
             query if isinstance(query, SearchRequest) else SearchRequest.make(query, **options)
         )
-        request.filters().to_sql()  # a bad date fails here, before the model loads
+        self._check_filters(request)
         return self.searcher(semantic=request.mode != "keyword").search(request)
+
+    def _check_filters(self, request: Any) -> None:
+        """A filter that is a mistake (a bad date, an inverted range, a field no article has)
+        fails here, before any model loads or any set is counted."""
+        request.filters().check(self.store.metadata_fields() if request.where else None)
 
     def searcher(self, *, semantic: bool = True) -> Searcher:
         """The search pipeline over this archive (model and index loaded when `semantic`)."""
@@ -293,7 +361,7 @@ class Archive:
     # -- explore: the matching set (search/matching.py) counted, ordered, listed, exported --
     def _scope(self, request: SearchRequest | BrowseRequest) -> MatchScope:
         """A request's matching set (keyword reads only: no model is loaded)."""
-        request.filters().to_sql()  # a bad date is one clear error
+        self._check_filters(request)
         if isinstance(request, BrowseRequest):
             return MatchScope(None, request.filters())
         return self.searcher(semantic=False).match_scope(request)
@@ -302,7 +370,7 @@ class Archive:
         """Articles passing the filters (`since`, `until`, `source`, `where`), newest first
         (`sort="oldest"`), `limit` per page, the next page `after` a response's `next`."""
         request = request if isinstance(request, BrowseRequest) else BrowseRequest.make(**options)
-        request.filters().to_sql()
+        self._check_filters(request)
         return browse(self.explore, self.store, request)
 
     def timeline(
@@ -335,7 +403,7 @@ class Archive:
         from .search.similar import SimilarRequest, similar
 
         request = SimilarRequest.make(text=text, **options)
-        request.filters().to_sql()
+        self._check_filters(request)
         if text is not None:
             return similar(self.searcher(), self.explore, request, article_id)
         # A stored article is compared through its stored vectors: no model to load.
@@ -375,13 +443,39 @@ class Archive:
         *,
         mode: str = "hybrid",
         depth: int = 10,
+        per_query: bool = False,
     ) -> dict[str, Any]:
-        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines."""
+        """MRR/Recall/nDCG@depth of this archive's search on `{qid, query, relevant_ids}` lines;
+        labels naming an exact copy count for the article it is stored as."""
         from .evaluate import evaluate, load_queries
 
         if isinstance(queries, (str, Path)):
             queries = load_queries(queries)
-        return evaluate(self, list(queries), mode=mode, depth=depth)
+        return evaluate(
+            self, list(queries), mode=mode, depth=depth, per_query=per_query,
+            owners=self.store.copy_owners,
+        )  # fmt: skip
+
+    def compare(
+        self,
+        queries: str | Path | Sequence[dict[str, Any]],
+        modes: Sequence[str],
+        *,
+        depth: int = 10,
+        per_query: bool = False,
+    ) -> dict[str, Any]:
+        """`evaluate` for each mode, and each later mode against the first: the paired
+        difference per metric with its 95% bootstrap interval and randomisation p-value."""
+        from .evaluate import compare, load_queries
+
+        if isinstance(queries, (str, Path)):
+            queries = load_queries(queries)
+        runs = [self.evaluate(queries, mode=m, depth=depth, per_query=True) for m in modes]
+        comparisons = [row for other in runs[1:] for row in compare(runs[0], other)]
+        if not per_query:
+            for run in runs:
+                del run["per_query"]
+        return {"modes": runs, "comparisons": comparisons}
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article with its passages, or None."""
@@ -393,11 +487,21 @@ class Archive:
         if removed:
             self._mirror(change)
             if save:
-                self.vectors.save()
+                self._save_index()
         return removed
 
-    def stats(self) -> dict[str, Any]:
-        """Counts, date range, sources, copies, model, index and sizes."""
+    def stats(self, *, check_seconds: float = 0.0) -> dict[str, Any]:
+        """Counts, date range, sources, copies, model, index and sizes.
+
+        With `check_seconds`, SQLite's quick check runs for up to that long first (the CLI's
+        `stats` gives it 2 s: all of an archive up to ~250 MB); a damaged database is then
+        `ArchiveDamaged`. `integrity` says what was checked ("ok", or "not checked").
+        """
+        from .store.maintenance import quick_integrity
+
+        integrity = "not checked"
+        if check_seconds > 0:
+            integrity = quick_integrity(self.store.path, check_seconds)
         stats = self.store.stats()
         stats.update(
             {
@@ -412,6 +516,7 @@ class Archive:
                 "index_bytes": (
                     self.vectors.path.stat().st_size if self.vectors.path.exists() else 0
                 ),
+                "integrity": integrity,
             }
         )
         return stats
@@ -433,24 +538,31 @@ class Archive:
         moves to another model or between fp32 and int8 vectors; `ray` / `encoder` do that
         encoding elsewhere, as in `ingest_articles`.
         """
+        from .store.maintenance import keyword_problem, rebuild_keyword
+
         if kind is not None and kind not in KIND_CHOICES:
             raise InputError(f"index kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
         if (ray is not None or encoder is not None) and not reembed:
             raise InputError("a cluster only re-embeds: use it with reembed (--reembed)")
-        started = time.perf_counter()
-        if kind is not None:
-            self.store.set_meta({"index_kind": kind})
-        reembedded = 0
-        if reembed:
-            with self._embedding_elsewhere(ray, encoder, adding=False) as remote:
-                reembedded = self._reembed(progress, remote)
-        index = self.vectors.rebuild()
-        return {
-            "passages": len(index),
-            "kind": index.kind,
-            "reembedded": reembedded,
-            "seconds": round(time.perf_counter() - started, 2),
-        }
+        with self.writer.held(what="writing to"):
+            started = time.perf_counter()
+            if kind is not None:
+                self.store.set_meta({"index_kind": kind})
+            reembedded = 0
+            if reembed:
+                with self._embedding_elsewhere(ray, encoder, adding=False) as remote:
+                    reembedded = self._reembed(progress, remote)
+            keyword = keyword_problem(self.store) is not None
+            if keyword:
+                rebuild_keyword(self.store)
+            index = self.vectors.rebuild()
+            return {
+                "passages": len(index),
+                "kind": index.kind,
+                "reembedded": reembedded,
+                "keyword_rebuilt": keyword,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
 
     def _reembed(self, progress: ProgressCallback | None, remote: AheadEncoder | None) -> int:
         """Re-encode every stored passage with the configured model and backend (`remote`:
@@ -477,10 +589,40 @@ class Archive:
 
     def save_index(self) -> None:
         """Write the FAISS file if the in-memory index has changes it lacks."""
-        self.vectors.save()
+        try:
+            self.vectors.save()
+        except OSError:  # a full or read-only disk: the database is whole, the next open repairs
+            pass
+
+    def backup(self, dest: str | Path) -> dict[str, Any]:
+        """Write a consistent copy of this archive into the new folder `dest` while it serves
+        and ingests (database, vector index, manifest with checksums); returns the manifest."""
+        from .backup import take_backup
+
+        return take_backup(self.store, self.vectors, Path(dest))
+
+    @staticmethod
+    def restore(
+        src: str | Path, dest: str | Path | None = None, *, replace: bool = False
+    ) -> dict[str, Any]:
+        """Verify the backup in `src` (checksums, SQLite integrity) and make it the archive in
+        `dest` (default: the configured data folder); an archive already there is put aside
+        only with `replace`."""
+        from .backup import restore_backup
+
+        return restore_backup(
+            Path(src), Path(dest) if dest else default_data_dir(), replace=replace
+        )
+
+    def check(self) -> dict[str, Any]:
+        """Verify this archive: SQLite's integrity, the keyword index's, and the vector index
+        against the database; says what `reindex` would repair and what only a restore can."""
+        from .backup import check_archive
+
+        return check_archive(self.store, self.vectors)
 
     def close(self) -> None:
-        self.vectors.save()
+        self.save_index()
         self.store.close()
 
     def __enter__(self) -> Archive:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -30,6 +30,9 @@ class Article:
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None  # file (and line) it came from, for error messages
+    warnings: list[str] = field(
+        default_factory=list
+    )  # read, but worth a look (bad UTF-8, short text)
 
     @property
     def body(self) -> str:
@@ -118,15 +121,23 @@ class StoredChange:
     added: np.ndarray  # passage ids
     vectors: np.ndarray  # one row per added id
     generation: int  # the database generation this write committed
+    token: str = ""  # that generation's random token (the archive's lineage)
 
     @classmethod
-    def removal(cls, removed: np.ndarray, generation: int) -> StoredChange:
-        return cls(removed, np.zeros(0, np.int64), np.zeros((0, 0), np.float32), generation)
+    def removal(cls, removed: np.ndarray, generation: int, token: str = "") -> StoredChange:
+        empty = np.zeros((0, 0), np.float32)
+        return cls(removed, np.zeros(0, np.int64), empty, generation, token)
 
 
 @dataclass
 class IngestReport:
-    """What an ingest run did, for the one-line summary and `--json`."""
+    """What an ingest run did, for the one-line summary and `--json`.
+
+    `errors` and `warnings` keep the first `KEEP` messages each; `error_count` and
+    `warning_count` count them all, so a file of millions of bad lines costs no memory.
+    """
+
+    KEEP: ClassVar[int] = 100
 
     articles: int = 0
     new: int = 0
@@ -138,6 +149,18 @@ class IngestReport:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # stored, but something was dropped
+    error_count: int = 0
+    warning_count: int = 0
+
+    def add_error(self, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < self.KEEP:
+            self.errors.append(message)
+
+    def add_warning(self, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < self.KEEP:
+            self.warnings.append(message)
 
     def summary(self) -> str:
         parts = [f"{self.new} new", f"{self.changed} changed", f"{self.unchanged} unchanged"]
@@ -149,12 +172,12 @@ class IngestReport:
             f"{self.articles} articles: {', '.join(parts)}; "
             f"{self.passages_embedded} passages embedded in {self.seconds:.1f} s"
         )
-        if not self.passages_embedded and not self.errors:
+        if not self.passages_embedded and not self.error_count:
             line += " (nothing new to embed)"
-        if self.errors:
-            line += f"; {len(self.errors)} errors"
-        if self.warnings:
-            line += f"; {len(self.warnings)} warnings"
+        if self.error_count:
+            line += f"; {self.error_count:,} errors"
+        if self.warning_count:
+            line += f"; {self.warning_count:,} warnings"
         return line
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError, RayMissingError
@@ -27,13 +28,13 @@ class Commands(TyperGroup):
 
     def invoke(self, ctx):
         from ..archive import RemoteError
+        from .output import show_library_notes
 
+        show_library_notes(errors)
         try:
             return super().invoke(ctx)
         except (InputError, ArchiveError, ModelError, RemoteError, RayMissingError) as exc:
-            from rich.markup import escape  # a message's [brackets] are text, not markup
-
-            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            errors.print(f"[red]error:[/red] {plain(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
 
@@ -54,15 +55,25 @@ DataOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def open_archive(data: Path | None, *, create: bool = True):
-    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder)."""
+def open_archive(data: Path | None, *, create: bool = False):
+    """The archive in `data` (default: NEWSARCHIVE_DATA or the user data folder). Only the
+    commands that write articles create one: anywhere else a missing archive is an error, so a
+    mistyped --data never leaves a new folder behind."""
     from ..archive import Archive
 
     return Archive(data, create=create)
 
 
+def plain(message: object) -> str:
+    """A message as literal text: rich markup escaped, control characters (a file name or an
+    input's text may carry terminal escapes) shown as escapes."""
+    text = str(message)
+    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return escape(text)
+
+
 def fail(message: str, code: int = 1) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[red]error:[/red] {plain(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -84,13 +95,41 @@ def ingest(
     fetch: Annotated[
         bool, typer.Option("--fetch", help="Fetch each feed entry's page and index its text.")
     ] = False,
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Also fetch loopback and private-network addresses."),
+    ] = False,
+    follow_links: Annotated[
+        bool,
+        typer.Option("--follow-links", help="Follow symbolic links out of the folders given."),
+    ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once if another ingest is writing the archive."),
+    ] = False,
     as_json: JsonOption = False,
     ray: RayAddress = None,
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
-    options = {"force": force, "source": source, "keep_titles": not no_titles, "fetch": fetch}
-    options["ray"] = ray
-    with open_archive(data) as archive:
+
+    def waiting(holder: str) -> None:
+        errors.print(
+            f"waiting for another process writing to this archive ({plain(holder)}) to finish…",
+            highlight=False,
+        )
+
+    options = {
+        "force": force,
+        "source": source,
+        "keep_titles": not no_titles,
+        "fetch": fetch,
+        "allow_private": allow_private or None,
+        "follow_links": follow_links,
+        "wait": not no_wait,
+        "on_wait": waiting,
+        "ray": ray,
+    }
+    with open_archive(data, create=True) as archive:
         if console.is_terminal and not as_json:
             from .scale import ingest_progress
 
@@ -99,14 +138,20 @@ def ingest(
         else:
             report = archive.ingest(paths, **options)
     for message in report.errors:
-        errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        errors.print(f"[red]error:[/red] {plain(message)}", highlight=False, soft_wrap=True)
+    if report.error_count > len(report.errors):
+        errors.print(f"[red]error:[/red] … and {report.error_count - len(report.errors):,} more")
     for message in report.warnings:
-        errors.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+        errors.print(f"[yellow]warning:[/yellow] {plain(message)}", highlight=False, soft_wrap=True)
+    if report.warning_count > len(report.warnings):
+        errors.print(
+            f"[yellow]warning:[/yellow] … and {report.warning_count - len(report.warnings):,} more"
+        )
     if as_json:
         print(json.dumps(report.to_dict()))
     else:
-        console.print(report.summary(), highlight=False)
-    if report.errors:
+        console.print(plain(report.summary()), highlight=False)
+    if report.error_count:
         raise typer.Exit(1)
 
 
@@ -202,8 +247,10 @@ def search(
         for hit in result["results"]:
             print(json.dumps(hit, ensure_ascii=False))
         return
+    from rich.text import Text
+
     from .explore import render_facets, render_timeline, search_footer
-    from .output import render_hit
+    from .output import SCORE_MEANING, render_hit
 
     if not result["results"]:
         console.print("No results.")
@@ -212,6 +259,7 @@ def search(
     render_timeline(console, result["timeline"])
     render_facets(console, result["facets"])
     search_footer(console, result)
+    console.print(Text(SCORE_MEANING[result["mode"]], style="dim"))
 
 
 @app.command()
@@ -226,6 +274,10 @@ def follow(
         bool, typer.Option("--fetch", help="Fetch each new entry's page and index its text.")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 20.0,
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Also fetch loopback and private-network addresses."),
+    ] = False,
 ) -> None:
     """Poll feeds and ingest only what is new (Ctrl-C to stop)."""
     import signal
@@ -234,16 +286,23 @@ def follow(
     from ..archive import parse_interval
 
     seconds = parse_interval(every)
-    archive = open_archive(data)
+    archive = open_archive(data, create=True)
 
     def report(poll) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         style = "red" if poll.status == "failed" else "dim"
-        errors.print(f"[{style}]{stamp}[/{style}] {poll.line()}", highlight=False, soft_wrap=True)
+        line = plain(poll.line())
+        errors.print(f"[{style}]{stamp}[/{style}] {line}", highlight=False, soft_wrap=True)
         for message in poll.report.errors if poll.report else []:
-            errors.print(f"    [red]error:[/red] {message}", highlight=False, soft_wrap=True)
+            errors.print(f"    [red]error:[/red] {plain(message)}", highlight=False, soft_wrap=True)
 
-    follower = archive.follower(feeds, fetch_pages=fetch, timeout=timeout, on_poll=report)
+    follower = archive.follower(
+        feeds,
+        fetch_pages=fetch,
+        timeout=timeout,
+        on_poll=report,
+        allow_private=allow_private or None,
+    )
     try:
         signal.signal(signal.SIGTERM, lambda *_: follower.stop())
     except ValueError:  # not the main thread (embedded use): Ctrl-C / stop() still work
@@ -274,13 +333,9 @@ def show(
     if as_json:
         print(json.dumps(article, ensure_ascii=False))
         return
-    console.print(f"[bold]{article['title']}[/bold]", highlight=False)
-    meta = [article.get(k) for k in ("author", "source", "date", "url")]
-    console.print(" · ".join(str(m) for m in meta if m), style="dim", highlight=False)
-    for passage in article["passages"]:
-        console.print(
-            f"\n[dim][{passage['position'] + 1}][/dim] {passage['text']}", highlight=False
-        )
+    from .output import render_article
+
+    render_article(console, article, article_id)
 
 
 @app.command()
@@ -299,9 +354,9 @@ def remove(
 
 @app.command()
 def stats(data: DataOption = None, as_json: JsonOption = False) -> None:
-    """Counts, date range, sources and sizes."""
+    """Counts, date range, sources and sizes; a damaged database is reported."""
     with open_archive(data) as archive:
-        result = archive.stats()
+        result = archive.stats(check_seconds=2.0)
     if as_json:
         print(json.dumps(result))
         return
@@ -330,6 +385,7 @@ def reindex(
     console.print(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
+        + (", keyword index rebuilt" if result.get("keyword_rebuilt") else "")
         + f") in {result['seconds']} s",
         highlight=False,
     )
@@ -343,27 +399,32 @@ def evaluate(
         list[str] | None, typer.Option("--mode", help="hybrid, semantic, keyword (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Cut-off depth.")] = 10,
+    per_query: Annotated[
+        bool,
+        typer.Option("--per-query", help="One line per query: first relevant rank, top hit."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Score search on labelled queries: MRR, Recall and nDCG at article level."""
+    """Score search on labelled queries: MRR, Recall and nDCG at article level; with several
+    modes, each against the first with a 95% confidence interval."""
+    modes = mode or ["hybrid"]
     with open_archive(data) as archive:
-        results = [archive.evaluate(queries, mode=m, depth=limit) for m in (mode or ["hybrid"])]
+        if len(modes) > 1:
+            result = archive.compare(queries, modes, depth=limit, per_query=per_query)
+        else:
+            result = archive.evaluate(queries, mode=modes[0], depth=limit, per_query=per_query)
     if as_json:
-        print(json.dumps(results if len(results) > 1 else results[0]))
+        print(json.dumps(result, ensure_ascii=False))
         return
-    from rich.table import Table
+    from .output import render_comparisons, render_eval, render_per_query
 
-    table = Table(title=f"{queries.name} @{limit}")
-    for column in ("mode", "queries", "MRR", "Recall", "nDCG", "ms/query"):
-        table.add_column(column, justify="right")
-    for r in results:
-        table.add_row(r["mode"], str(r["queries"]), f"{r['mrr']:.3f}", f"{r['recall']:.3f}",
-                      f"{r['ndcg']:.3f}", f"{r['mean_latency_ms']:.1f}")  # fmt: skip
-        if "low_overlap" in r:
-            low = r["low_overlap"]
-            table.add_row(f"{r['mode']} (overlap<0.5)", str(low["queries"]), f"{low['mrr']:.3f}",
-                          f"{low['recall']:.3f}", f"{low['ndcg']:.3f}", "")  # fmt: skip
-    console.print(table)
+    runs = result["modes"] if len(modes) > 1 else [result]
+    render_eval(console, runs, f"{queries.name} @{limit}")
+    if len(modes) > 1:
+        render_comparisons(console, result["comparisons"])
+    if per_query:
+        for run in runs:
+            render_per_query(console, run)
 
 
 @app.command()
@@ -371,6 +432,9 @@ def serve(
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the archive if the folder holds none.")
+    ] = False,
     ray: RayServe = None,
     replicas: Replicas = None,
     max_replicas: MaxReplicas = None,
@@ -388,7 +452,8 @@ def serve(
 
     from ..api.app import create_app
 
-    uvicorn.run(create_app(open_archive(data)), host=host, port=port, log_level="info")
+    archive = open_archive(data, create=create)
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="info")
 
 
 def run() -> None:

@@ -7,6 +7,7 @@ loaded once per session, only by the tests in tests/model/ and those that ask fo
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own per-user cache (exported models), shared by the whole session."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No NEWSARCHIVE_* setting of the machine running the tests leaks into them."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """No NEWSARCHIVE_* setting of the machine running the tests leaks into them, and no test
+    writes to the real per-user cache."""
+    monkeypatch.setenv("NEWSARCHIVE_CACHE", str(model_cache))
     for name in (
         "NEWSARCHIVE_DATA",
         "NEWSARCHIVE_MODEL",
@@ -34,8 +43,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "NEWSARCHIVE_API_KEY",
         "NEWSARCHIVE_READ_KEY",
         "NEWSARCHIVE_CORS_ORIGINS",
+        "NEWSARCHIVE_ALLOW_PRIVATE",
+        "NEWSARCHIVE_LOCK_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("NEWSARCHIVE_MAX_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..config import configured_limits
 from ..errors import InputError
 from ..records import Article, IngestReport
 from ..sources import article_from_record
@@ -24,21 +25,34 @@ def batches(
     """Parsed, normalised articles in batches; errors go to `report`, the rest goes on.
 
     An article seen twice starts a new batch, so the later copy is judged against the earlier
-    one once that is stored.
+    one once that is stored. An article longer than `Limits.article_chars` is an error: its
+    passages and vectors would cost memory in proportion.
     """
+    max_chars = configured_limits().article_chars
     batch: dict[str, Article] = {}
     for item in items:
         if isinstance(item, dict):
             try:
                 item = article_from_record(
-                    item, f"article {report.articles + len(report.errors) + 1}"
+                    item, f"article {report.articles + report.error_count + 1}"
                 )
             except InputError as exc:
                 item = exc
+        if isinstance(item, Article):
+            chars = len(item.title) + sum(len(p) for p in item.paragraphs)
+            if chars > max_chars:
+                where = item.origin or item.identity()
+                item = InputError(
+                    f"{where}: the article is {chars:,} characters; the limit is {max_chars:,} "
+                    "(NEWSARCHIVE_MAX_ARTICLE_CHARS)"
+                )
         if isinstance(item, InputError):
-            report.errors.append(str(item))
+            report.add_error(str(item))
             continue
-        report.warnings.extend(normalise_article(item, source=source, keep_titles=keep_titles))
+        for message in item.warnings:
+            report.add_warning(message)
+        for message in normalise_article(item, source=source, keep_titles=keep_titles):
+            report.add_warning(message)
         key = item.identity()
         if key in batch:
             yield list(batch.values())

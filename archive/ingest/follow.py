@@ -21,9 +21,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from ..errors import InputError
+from ..errors import ArchiveBusy, InputError, StorageFull
 from ..records import Article, IngestReport
 from ..sources.feeds import parse_feed
+from ..sources.files import read_capped
 from ..sources.http import DEFAULT_TIMEOUT, check, get, http_client, with_pages
 
 log = logging.getLogger("newsarchive.follow")
@@ -85,8 +86,8 @@ class Poll:
         parts = [f"{report.new} new", f"{report.changed} changed", f"{report.unchanged} unchanged"]
         if report.exact_copies:
             parts.append(f"{report.exact_copies} exact copies")
-        if report.errors:
-            parts.append(f"{len(report.errors)} errors")
+        if report.error_count:
+            parts.append(f"{report.error_count} errors")
         return head + f"{self.entries} entries: {', '.join(parts)} ({self.seconds:.1f} s)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,11 +114,13 @@ class FeedFollower:
         timeout: float = DEFAULT_TIMEOUT,
         client: httpx.Client | None = None,
         on_poll: Callable[[Poll], None] | None = None,
+        allow_private: bool | None = None,
     ) -> None:
         self.ingest = ingest
         self.polls = polls
         self.feeds = [f if _is_url(f) else str(Path(f).expanduser().resolve()) for f in feeds]
         self.fetch_pages = fetch_pages
+        self.allow_private = allow_private  # None: NEWSARCHIVE_ALLOW_PRIVATE
         self.client = client or http_client(timeout)
         self.on_poll = on_poll or (lambda poll: log.info(poll.line()))
         self._stop = threading.Event()
@@ -165,9 +168,13 @@ class FeedFollower:
                 return Poll(feed, "not modified", seconds=time.perf_counter() - started)
             data, validators = fetched
             articles = parse_feed(data, feed, feed_url=feed if _is_url(feed) else None)
-            items = with_pages(articles, self.client) if self.fetch_pages else articles
+            items = (
+                with_pages(articles, self.client, allow_private=self.allow_private)
+                if self.fetch_pages
+                else articles
+            )
             report = self.ingest(items)
-        except (InputError, OSError, sqlite3.OperationalError) as exc:
+        except (InputError, OSError, sqlite3.OperationalError, ArchiveBusy, StorageFull) as exc:
             message = str(exc) if isinstance(exc, InputError) else f"{feed}: {exc}"
             message = message.removeprefix(f"{feed}: ")
             self.polls.record(feed, status="failed", error=message)
@@ -185,7 +192,7 @@ class FeedFollower:
             headers["If-None-Match"] = state["etag"]
         if state.get("last_modified"):
             headers["If-Modified-Since"] = state["last_modified"]
-        response = get(self.client, url, headers)
+        response = get(self.client, url, headers, allow_private=self.allow_private)
         if response.status_code == 304:
             return None
         check(url, response)
@@ -202,7 +209,7 @@ class FeedFollower:
         tag = f"{info.st_size}-{info.st_mtime_ns}"
         if state.get("etag") == tag:
             return None
-        return Path(path).read_bytes(), {"etag": tag, "last_modified": None}
+        return read_capped(Path(path)), {"etag": tag, "last_modified": None}
 
 
 def _is_url(text: str) -> bool:

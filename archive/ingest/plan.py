@@ -26,6 +26,8 @@ class StoredState(Protocol):
 
     def copy_owners(self, ids: Sequence[str]) -> dict[str, str]: ...
 
+    def embedded_after(self, ids: Sequence[str], passage_id: int) -> set[str]: ...
+
 
 @dataclass
 class Prepared:
@@ -56,12 +58,34 @@ class BatchPlan:
 
 
 class Planner:
-    """Plans batches against the stored state; `prepare` may run ahead of earlier writes."""
+    """Plans batches against the stored state; `prepare` may run ahead of earlier writes.
 
-    def __init__(self, state: StoredState, split: Splitter, *, force: bool = False) -> None:
+    `force` re-embeds unchanged articles too, except those whose passages were all written
+    after passage `force_mark`: a forced run that was interrupted re-embedded those already,
+    so the next forced run resumes where it stopped (`resumed` counts them).
+    """
+
+    def __init__(
+        self,
+        state: StoredState,
+        split: Splitter,
+        *,
+        force: bool = False,
+        force_mark: int | None = None,
+    ) -> None:
         self.state = state
         self.split = split
         self.force = force
+        self.force_mark = force_mark
+        self.resumed = 0
+
+    def _forced(self, ids: list[str]) -> set[str]:
+        """The ids this run must re-embed even when unchanged."""
+        if not self.force:
+            return set()
+        if self.force_mark is None:
+            return set(ids)
+        return set(ids) - self.state.embedded_after(ids, self.force_mark)
 
     def prepare(self, articles: list[Article]) -> dict[str, Prepared]:
         """Fingerprints, and passage splits for articles whose text looks new or changed.
@@ -72,10 +96,11 @@ class Planner:
         """
         ids = [a.identity() for a in articles]
         stored = self.state.article_states(ids)
+        forced = self._forced(ids)
         prepared = {}
         for article, article_id in zip(articles, ids):
             texts = None
-            if self.force or stored.get(article_id, ("",))[0] != article.text_hash():
+            if article_id in forced or stored.get(article_id, ("",))[0] != article.text_hash():
                 texts = self.split(article.paragraphs)
             prepared[article_id] = Prepared(
                 Fingerprint.of(article.title, article.paragraphs), texts
@@ -90,6 +115,7 @@ class Planner:
         states = self.state.article_states(ids)
         owners = self.state.articles_by_text_key(prepared[i].fingerprint.key for i in ids)
         copy_owners = self.state.copy_owners(ids)
+        forced = self._forced(ids)
         plan = BatchPlan()
         for article, article_id in zip(articles, ids):
             report.articles += 1
@@ -118,7 +144,9 @@ class Planner:
                 "meta_hash": meta_hash,
             }
             state = states.get(article_id)
-            if state and state[0] == text_hash and not self.force:
+            if state and state[0] == text_hash and article_id not in forced:
+                if self.force:
+                    self.resumed += 1
                 if state[1] == meta_hash:
                     report.unchanged += 1
                 else:

@@ -5,20 +5,32 @@ none) when the matching articles rank low; instead the filter becomes SQL over t
 table and both retrievers search only the matching passages.
 
 Every user value reaches SQL as a bound parameter, including the JSON path of a metadata field;
-field names are checked here, the one place that builds filters, for every face.
+field names are checked here, the one place that builds filters, for every face. A filter that
+can only match nothing because of a mistake is an error, not an empty page: a field the archive
+does not have (the message lists those it has), an unreadable or ambiguous date, an inverted
+date range. Values match case-insensitively (ASCII letters, as SQLite's `lower()` folds them),
+and `source` matches an outlet's name, its registered domain, its own site name or the title of
+the feed an article came from (the store keeps those other names in `source_aliases`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dates import normalise_bound
+from ..dates import date_range
 from ..errors import InputError
 
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 COLUMNS = {"id", "title", "author", "source", "url", "date"}  # the rest is metadata
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(value: str) -> str:
+    """Lower-case the way SQLite's lower() does (ASCII letters only), so both sides agree."""
+    return str(value).translate(_ASCII_LOWER)
 
 
 def check_field(name: str) -> str:
@@ -45,34 +57,58 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.since or self.until or self.sources or self.where)
 
+    def check(self, known_fields: set[str] | None = None) -> None:
+        """Raise InputError for a filter that is a mistake: a bad date or range, or (given the
+        archive's fields) a field it does not have."""
+        date_range(self.since, self.until)
+        if known_fields is None:
+            return
+        known = COLUMNS | {name for name in known_fields if FIELD_RE.match(name)}
+        unknown = [key for key in self.where if key not in known]
+        if unknown:
+            names = ", ".join(repr(k) for k in unknown)
+            raise InputError(
+                f"where: no field {names} in this archive; known fields: "
+                + ", ".join(sorted(known))
+            )
+
     def to_sql(self, alias: str = "a") -> tuple[str, list[Any]]:
         """A WHERE fragment over the articles table (alias `a`) and its parameters."""
         clauses: list[str] = []
         params: list[Any] = []
-        if self.since:
+        since, until = date_range(self.since, self.until)
+        if since:
             clauses.append(f"{alias}.date >= ?")
-            params.append(normalise_bound(self.since))
-        if self.until:
+            params.append(since)
+        if until:
             clauses.append(f"{alias}.date <= ?")
-            params.append(normalise_bound(self.until, end=True))
+            params.append(until)
         if self.sources:
-            # NOCASE folds ASCII case as lower() did, and lets the articles(source COLLATE NOCASE,
-            # date, id) index answer counts and date-ordered pages of a source on its own.
-            marks = ",".join("?" * len(self.sources))
-            clauses.append(f"{alias}.source COLLATE NOCASE IN ({marks})")
-            params.extend(s.lower() for s in self.sources)
+            # Both branches read the articles(source COLLATE NOCASE, date, id) index: a name
+            # given, or the source it is another name of (an outlet's domain or site name:
+            # all of that outlet); a feed's title: the outlet's articles from that feed.
+            names = json.dumps([fold(s) for s in self.sources])
+            given = "SELECT value FROM json_each(?)"
+            clauses.append(
+                f"({alias}.source COLLATE NOCASE IN ({given} UNION SELECT source FROM "
+                f"source_aliases WHERE kind != 'feed_title' AND alias IN ({given})) OR "
+                f"({alias}.source COLLATE NOCASE IN (SELECT source FROM source_aliases WHERE "
+                f"kind = 'feed_title' AND alias IN ({given})) AND "
+                f"lower(json_extract({alias}.metadata, '$.feed_title')) IN ({given})))"
+            )
+            params.extend([names] * 4)
         for key, values in self.where.items():
             marks = ",".join("?" * len(values))
             if key in COLUMNS:
-                clauses.append(f"{alias}.{key} IN ({marks})")
+                clauses.append(f"lower({alias}.{key}) IN ({marks})")
             else:
                 # Metadata is JSON; json_each matches a scalar field and any element of a list.
                 clauses.append(
                     f"EXISTS (SELECT 1 FROM json_each({alias}.metadata, ?) "
-                    f"WHERE CAST(value AS TEXT) IN ({marks}))"
+                    f"WHERE lower(CAST(value AS TEXT)) IN ({marks}))"
                 )
                 params.append(f'$."{check_field(key)}"')
-            params.extend(values)
+            params.extend(fold(v) for v in values)
         return (" AND ".join(clauses) or "1"), params
 
 
@@ -86,6 +122,6 @@ def parse_where(expressions: list[str] | None) -> dict[str, list[str]]:
         key, sep, value = expression.partition("=")
         key = key.strip()
         if not sep or not FIELD_RE.match(key):
-            raise InputError(f"--where {expression!r}: expected FIELD=VALUE, e.g. topics=grain")
+            raise InputError(f"where: {expression!r} is not FIELD=VALUE (e.g. topics=grain)")
         where.setdefault(key, []).append(value.strip())
     return where

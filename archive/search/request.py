@@ -7,6 +7,7 @@ response carries.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -19,9 +20,10 @@ from pydantic import (
 )
 
 from ..errors import InputError
+from ..textcheck import surrogate_field, surrogate_message
 from .cursor import MAX_CURSOR_CHARS, fingerprint
-from .facets import MAX_FACET_SIZE, Facet, check_facets
-from .filters import Filters, check_field, parse_where
+from .facets import MAX_FACET_SIZE, MAX_FACETS, Facet, check_facets
+from .filters import FIELD_RE, Filters, check_field, parse_where
 from .timeline import Timeline, TimelineOption
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -31,6 +33,9 @@ Sort = Literal["relevance", "newest", "oldest"]
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100  # results per page, in every face
 CANDIDATE_DEPTH = 500  # passages per retriever; also the deepest page reachable
+# A character that is not blank, the same in Python and in JSON Schema's (ECMA) regexes,
+# whose \s differ: Python's also covers \x1c-\x1f and \x85, ECMA's also \ufeff.
+NOT_BLANK = re.compile(r"[^\s\x1c-\x1f\x85\ufeff]")
 
 
 class SearchRequest(BaseModel):
@@ -44,6 +49,7 @@ class SearchRequest(BaseModel):
         min_length=1,
         max_length=MAX_QUERY_CHARS,
         description="The query, in plain words.",
+        json_schema_extra={"pattern": NOT_BLANK.pattern},  # checked below, with its message
     )
     limit: int = Field(10, ge=1, le=MAX_LIMIT, description="Results per page.")
     offset: int = Field(0, ge=0, description="Results to skip (paging).")
@@ -52,7 +58,9 @@ class SearchRequest(BaseModel):
     until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
     source: list[str] = Field(default_factory=list, description="Only these sources.")
     where: dict[str, list[str]] = Field(
-        default_factory=dict, description='Metadata filters, e.g. {"topics": ["grain"]}.'
+        default_factory=dict,
+        description='Metadata filters, e.g. {"topics": ["grain"]}.',
+        json_schema_extra={"propertyNames": {"pattern": FIELD_RE.pattern}},
     )
     group: bool = Field(True, description="One result per article (its best passage).")
     collapse: bool = Field(
@@ -69,6 +77,8 @@ class SearchRequest(BaseModel):
         description="A previous response's `next`: the page after it (instead of offset).",
     )
     facets: list[str] = Field(
+        max_length=MAX_FACETS,
+        json_schema_extra={"items": {"type": "string", "pattern": FIELD_RE.pattern}},
         default_factory=list,
         description="Fields to count the matching set by: source, author or a metadata field.",
     )
@@ -95,7 +105,7 @@ class SearchRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not NOT_BLANK.search(value):
             raise ValueError("query is empty")
         return value
 
@@ -118,11 +128,19 @@ class SearchRequest(BaseModel):
             }
         return value
 
+    @model_validator(mode="after")
+    def _text(self) -> SearchRequest:
+        fields = {"q": self.query, "since": self.since, "until": self.until}
+        bad = surrogate_field({**fields, "source": self.source, "where": self.where})
+        if bad:
+            raise ValueError(surrogate_message(bad))
+        return self
+
     @classmethod
     def make(cls, query: str, **options: Any) -> SearchRequest:
         """Build from keyword arguments, as `Archive.search` takes them; a bad value is one
         InputError naming the field."""
-        if not isinstance(query, str) or not query.strip():
+        if not isinstance(query, str) or not NOT_BLANK.search(query):
             raise InputError("query is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")

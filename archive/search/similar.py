@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError
 from .collapse import collapse, group_by_article
-from .filters import Filters
+from .filters import FIELD_RE, Filters
 from .request import CANDIDATE_DEPTH, MAX_LIMIT, SearchRequest, SearchResponse, describe
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ class SimilarRequest(BaseModel):
     until: str | None = Field(None, description="Only articles dated on/before (ISO date).")
     source: list[str] = Field(default_factory=list, description="Only these sources.")
     where: dict[str, list[str]] = Field(
-        default_factory=dict, description='Metadata filters, e.g. {"topics": ["grain"]}.'
+        default_factory=dict,
+        description='Metadata filters, e.g. {"topics": ["grain"]}.',
+        json_schema_extra={"propertyNames": {"pattern": FIELD_RE.pattern}},
     )
     collapse: bool = Field(True, description="Syndicated copies as one result.")
 

@@ -18,8 +18,19 @@ from .json_records import article_from_record, iter_jsonl
 __all__ = ["article_from_record", "read_inputs"]
 
 
-def read_inputs(paths: list[str], *, fetch: bool = False) -> Iterator[Article | InputError]:
-    """Every article named by the arguments, with errors in line so nothing stops the run."""
+def read_inputs(
+    paths: list[str],
+    *,
+    fetch: bool = False,
+    allow_private: bool | None = None,
+    follow_links: bool = False,
+) -> Iterator[Article | InputError]:
+    """Every article named by the arguments, with errors in line so nothing stops the run.
+
+    URLs (and, with `fetch`, the pages feed entries link to) are fetched only from public
+    addresses unless `allow_private`; folders are walked without leaving them through symbolic
+    links unless `follow_links`.
+    """
     for argument in paths:
         if argument == "-":
             yield from guarded(iter_jsonl(sys.stdin, "<stdin>"), "<stdin>")
@@ -28,18 +39,23 @@ def read_inputs(paths: list[str], *, fetch: bool = False) -> Iterator[Article | 
             from .http import fetch_articles
 
             try:
-                yield from fetch_articles(argument, fetch_pages=fetch)
+                yield from fetch_articles(argument, fetch_pages=fetch, allow_private=allow_private)
             except InputError as exc:
                 yield exc
+            except RecursionError:
+                yield InputError(f"{argument}: nested too deeply to read")
             continue
         path = Path(argument).expanduser()
         if not path.exists():
             yield InputError(f"{argument}: no such file or folder")
             continue
-        files = walk(path) if path.is_dir() else [path]
+        files = walk(path, follow_links=follow_links) if path.is_dir() else [path]
         for file in files:
+            if isinstance(file, InputError):
+                yield file
+                continue
             try:
-                yield from read_file(file, fetch=fetch)
+                yield from read_file(file, fetch=fetch, allow_private=allow_private)
             except InputError as exc:
                 yield exc
             except OSError as exc:

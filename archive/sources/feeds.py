@@ -1,4 +1,10 @@
-"""RSS and Atom feeds (feedparser): each entry becomes an article."""
+"""RSS and Atom feeds (feedparser): each entry becomes an article.
+
+An entry's outlet is the registered domain of its link (outlets.py), not the feed's title,
+which names a section ("heise developer neueste Meldungen"); the title is kept as metadata
+(`feed_title`) and `--source` matches it. An entry with a headline and no text is kept, its
+headline as its text (marked `headline_only`), so it is searchable rather than dropped.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,8 @@ import re
 from typing import Any
 
 from ..errors import InputError
+from ..outlets import web_source
 from ..records import Article
-from ..urls import domain_of
 from .cleaning import clean_paragraphs, normalise_whitespace
 
 _FEED_ROOT_RE = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
@@ -62,7 +68,7 @@ def html_to_paragraphs(fragment: str) -> list[str]:
 
 
 def parse_feed(data: bytes | str, origin: str, feed_url: str | None = None) -> list[Article]:
-    """Each entry with text becomes an article; the feed's title is its source."""
+    """Each entry with a headline or text becomes an article."""
     import feedparser
 
     parsed = feedparser.parse(data)
@@ -74,23 +80,28 @@ def parse_feed(data: bytes | str, origin: str, feed_url: str | None = None) -> l
     articles = []
     for i, entry in enumerate(parsed.entries):
         link = entry.get("link")
+        title = normalise_whitespace(entry.get("title", ""))
         paragraphs = clean_paragraphs(html_to_paragraphs(_entry_text(entry)))
-        if not paragraphs:
-            continue
-        date_raw = entry.get("published") or entry.get("updated")
         metadata: dict[str, Any] = {}
+        if not paragraphs:
+            if not title:
+                continue  # neither headline nor text: nothing to keep
+            paragraphs = [title]
+            metadata["headline_only"] = True
+        date_raw = entry.get("published") or entry.get("updated")
         tags = [t.get("term") for t in entry.get("tags") or [] if t.get("term")]
         if tags:
             metadata["tags"] = tags
         if feed_url:
             metadata["feed"] = feed_url
+        source = web_source(metadata, link or site, feed_title=feed_title)
         articles.append(
             Article(
                 id=entry.get("id") or None,
-                title=normalise_whitespace(entry.get("title", "")),
+                title=title,
                 paragraphs=paragraphs,
                 author=entry_author(entry),
-                source=feed_title or domain_of(link or site),
+                source=source or feed_title,
                 date=date_raw,
                 date_raw=date_raw,
                 url=link,

@@ -239,7 +239,7 @@ class Memo:
 
 
 class ExploreStore:
-    """Matching sets and the other reads of exploring, on the store's connection and lock."""
+    """Matching sets and the other reads of exploring, on the store's read connections."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -259,29 +259,37 @@ class ExploreStore:
             else:
                 select, params = matching_rows(scope, "a.rowid")
             sql = f"SELECT COUNT(*) FROM ({select})"
-        with self.store.lock:
-            return int(self.store.conn.execute(sql, params).fetchone()[0])
+        with self.store.reading() as conn:
+            return int(conn.execute(sql, params).fetchone()[0])
 
     @contextmanager
     def open(self, scope: MatchScope) -> Iterator[MatchingView]:
-        """The matching set, materialised, inside one read snapshot; rolled back afterwards."""
-        with self.store.lock:
-            conn = self.store.conn
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS explore_match "
-                "(rid INTEGER PRIMARY KEY, id TEXT, date TEXT, source TEXT)"
-            )
-            conn.execute("BEGIN")
+        """The matching set, materialised, inside one read snapshot; rolled back afterwards.
+
+        It runs on a read connection (never waiting for a writer); the connection may write
+        its own TEMP table while the block runs, nothing else.
+        """
+        with self.store.reading() as conn:
+            conn.execute("PRAGMA query_only=0")
             try:
-                if scope.query is not None:
-                    select, params = matching_rows(scope)
-                    conn.execute(
-                        f"INSERT OR IGNORE INTO temp.explore_match (rid, id, date, source) {select}",
-                        params,
-                    )
-                yield MatchingView(conn, scope, self.memo)
+                conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS explore_match "
+                    "(rid INTEGER PRIMARY KEY, id TEXT, date TEXT, source TEXT)"
+                )
+                conn.execute("BEGIN")
+                try:
+                    if scope.query is not None:
+                        select, params = matching_rows(scope)
+                        conn.execute(
+                            "INSERT OR IGNORE INTO temp.explore_match (rid, id, date, source) "
+                            + select,
+                            params,
+                        )
+                    yield MatchingView(conn, scope, self.memo)
+                finally:
+                    conn.execute("ROLLBACK")
             finally:
-                conn.execute("ROLLBACK")
+                conn.execute("PRAGMA query_only=1")
 
     # -- reads for results ------------------------------------------------------------------
     def passages_of(self, article_ids: Sequence[str]) -> list[tuple[int, str, int, str]]:
@@ -298,8 +306,8 @@ class ExploreStore:
 
     def article_vectors(self, article_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, vectors) of one article."""
-        with self.store.lock:
-            rows = self.store.conn.execute(
+        with self.store.reading() as conn:
+            rows = conn.execute(
                 "SELECT id, vector FROM passages WHERE article_id = ? ORDER BY position",
                 [article_id],
             ).fetchall()
@@ -310,8 +318,8 @@ class ExploreStore:
 
     def cluster_members(self, article_id: str) -> list[str]:
         """The articles in the same near-copy cluster, itself included."""
-        with self.store.lock:
-            rows = self.store.conn.execute(
+        with self.store.reading() as conn:
+            rows = conn.execute(
                 "SELECT d.article_id FROM article_dedup d JOIN article_dedup me "
                 "ON me.cluster_id = d.cluster_id WHERE me.article_id = ?",
                 [article_id],
@@ -321,8 +329,6 @@ class ExploreStore:
     def resolve(self, article_id: str) -> str | None:
         """The stored article an id names (an exact copy's id names the article it was kept
         on), or None."""
-        with self.store.lock:
-            found = self.store.conn.execute(
-                "SELECT 1 FROM articles WHERE id = ?", [article_id]
-            ).fetchone()
+        with self.store.reading() as conn:
+            found = conn.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone()
         return article_id if found else self.store.copy_owners([article_id]).get(article_id)

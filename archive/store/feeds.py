@@ -16,9 +16,11 @@ class FeedPolls:
         self.store = store
 
     def get(self, feed: str) -> dict[str, Any]:
-        with self.store.lock:
-            rows = list(self.store.db.query("SELECT * FROM feeds WHERE url = ?", [feed]))
-        return rows[0] if rows else {}
+        with self.store.reading() as conn:
+            cursor = conn.execute("SELECT * FROM feeds WHERE url = ?", [feed])
+            columns = [c[0] for c in cursor.description]
+            row = cursor.fetchone()
+        return dict(zip(columns, row)) if row else {}
 
     def record(
         self,
@@ -31,8 +33,7 @@ class FeedPolls:
         last_modified: str | None = None,
     ) -> None:
         """Record a poll; validators are replaced only by a successful fetch."""
-        conn = self.store.conn
-        with self.store.lock, conn:
+        with self.store.transaction() as conn:
             conn.execute("INSERT INTO feeds (url) VALUES (?) ON CONFLICT(url) DO NOTHING", [feed])
             conn.execute(
                 "UPDATE feeds SET last_polled = ?, last_status = ?, last_error = ?, "

@@ -100,7 +100,7 @@ class KeywordIndex:
                 f"WHERE passages_fts MATCH ? AND {clause} "
                 "ORDER BY bm25(passages_fts), p.id LIMIT ?"
             )
-        with self.store.lock:
-            expression = " OR ".join(self.common.filter(self.store.conn, terms))
-            rows = self.store.conn.execute(sql, [expression, *params, depth]).fetchall()
+        with self.store.reading() as conn:
+            expression = " OR ".join(self.common.filter(conn, terms))
+            rows = conn.execute(sql, [expression, *params, depth]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]

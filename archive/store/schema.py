@@ -127,6 +127,67 @@ def m002_article_copies(db: Database) -> None:
 
 
 @migrations()
+def m003_lineage(db: Database) -> None:
+    """The archive's lineage: a random archive id, created once, and a random token for each
+    generation (`generations`), which the FAISS file records beside the generation number, so
+    an index is only trusted by the database it was built from (not by a restored copy that
+    reached the same generation number by other writes)."""
+    import secrets
+    import uuid
+
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, "
+        "token TEXT NOT NULL, committed_at TEXT NOT NULL)"
+    )
+    row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    generation = int(row[0]) if row else 0
+    token = secrets.token_hex(8)
+    db.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('archive_id', ?)", [uuid.uuid4().hex]
+    )
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('generation_token', ?)", [token])
+    db.execute(
+        "INSERT OR REPLACE INTO generations(generation, token, committed_at) "
+        "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+        [generation, token],
+    )
+
+
+@migrations()
+def m004_outlets_and_fields(db: Database) -> None:
+    """One name per outlet (`outlets`: registered domain -> the name it is stored under, see
+    archive/outlets.py), and the metadata fields present with how many articles carry each
+    (`metadata_fields`), so a filter on a field no article has is an error, not an empty page."""
+    db.execute("CREATE TABLE IF NOT EXISTS outlets (domain TEXT PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS metadata_fields "
+        "(name TEXT PRIMARY KEY, articles INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO metadata_fields (name, articles) SELECT key, COUNT(*) FROM articles, "
+        "json_each(articles.metadata) WHERE json_valid(articles.metadata) GROUP BY key"
+    )
+
+
+@migrations()
+def m004_source_aliases(db: Database) -> None:
+    """The other names of each stored source (store/outlets.py): an outlet's registered
+    domain (`site`), its own site name (`site_name`) and its feeds' titles (`feed_title`), so
+    `--source` reads the articles(source) index instead of every article's metadata."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS source_aliases (alias TEXT NOT NULL COLLATE NOCASE, "
+        "kind TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (alias, kind, source))"
+    )
+    for key in ("site", "site_name", "feed_title"):  # archive/outlets.py's SOURCE_KEYS
+        db.execute(
+            "INSERT OR IGNORE INTO source_aliases (alias, kind, source) SELECT DISTINCT "
+            f"json_extract(metadata, '$.{key}'), '{key}', source FROM articles "
+            f"WHERE source IS NOT NULL AND json_valid(metadata) "
+            f"AND json_type(metadata, '$.{key}') = 'text'"
+        )
+
+
+@migrations()
 def m005_explore(db: Database) -> None:
     """Exploring the archive (search/matching.py, store/explore.py, store/watches.py).
 
@@ -158,6 +219,11 @@ def m005_explore(db: Database) -> None:
             checked_generation INTEGER NOT NULL DEFAULT 0
         )"""
     )
+
+
+def latest_version() -> int:
+    """The schema version an archive has once every migration here is applied."""
+    return len(migrations._migrations)
 
 
 def schema_version(db: Database) -> int:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
 def select_in(
-    conn: sqlite3.Connection, sql: str, values: Iterable[Any], size: int = 500
+    conn: sqlite3.Connection,
+    sql: str,
+    values: Iterable[Any],
+    size: int = 500,
+    params: Sequence[Any] = (),
 ) -> list[tuple]:
-    """Rows of `sql`, whose `{marks}` becomes an IN list over `values`.
+    """Rows of `sql`, whose `{marks}` becomes an IN list over `values` (and `params` the
+    parameters after it).
 
     Run in chunks, because SQLite caps the number of bound parameters in one statement.
     """
@@ -19,5 +24,5 @@ def select_in(
     for start in range(0, len(values), size):
         chunk = values[start : start + size]
         marks = ",".join("?" * len(chunk))
-        rows.extend(conn.execute(sql.format(marks=marks), chunk).fetchall())
+        rows.extend(conn.execute(sql.format(marks=marks), [*chunk, *params]).fetchall())
     return rows

@@ -3,13 +3,23 @@
 This database is the source of truth. Every vector is kept here as a float32 blob so the vector
 index can be rebuilt without re-embedding, and every write bumps a `generation` counter inside
 the same transaction, so readers (and the FAISS file) can tell whether they are current.
+Each generation also gets a random token (kept in `generations`), and the archive a random id:
+together they are the archive's lineage, which the FAISS file records, so a database restored
+from a backup is never paired with a newer index that merely has the same generation number.
+
+Writes go through one connection (`write()`, under `lock`); reads go through a small pool of
+read-only connections (`reading()`). In WAL mode a read never waits for a writer, in this
+process or another: a write that waits for SQLite's lock holds no lock any read needs. A write
+that cannot get SQLite's lock in time is `ArchiveBusy`; a full disk is `StorageFull`; a file that
+is not a sound database is `ArchiveDamaged`, each one line for every face.
 The SQL of exact and near copies is in dedup.py, the state of followed feeds in feeds.py and
-keyword retrieval in fts.py; they all run on this store's connection, under its lock.
+keyword retrieval in fts.py.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -21,97 +31,263 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sqlite_utils
 
+from ..errors import ArchiveBusy, ArchiveDamaged, ArchiveError, StorageFull
 from ..records import ArticleWrite, ExactCopy, StoredChange
-from . import dedup
+from . import dedup, fields
+from .outlets import outlet_name, record_aliases
 from .schema import migrate, schema_version
 from .sql import select_in
 
 if TYPE_CHECKING:
     from ..search.filters import Filters
 
+KEEP_GENERATIONS = 10_000  # tokens kept; an index file older than this is rebuilt, not trusted
+READERS = 4  # read connections at most (each may cache up to 64 MB)
+
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-class Store:
-    """One SQLite file (WAL, so readers never block the writer), safe to share across threads."""
+def translate(exc: sqlite3.Error, path: Path) -> Exception:
+    """An SQLite error as the archive error a user can act on (or itself, if none fits)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    lowered = text.lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in lowered:
+        return ArchiveBusy(
+            f"{path.parent}: another process is writing to the archive; nothing was written, "
+            "try again shortly"
+        )
+    if name == "SQLITE_FULL" or "disk is full" in lowered:
+        return StorageFull(
+            f"{path.parent}: the disk is full; this write was rolled back and nothing of it "
+            "is stored (free some space and run the command again)"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or any(
+        w in lowered for w in ("malformed", "not a database", "corrupt")
+    ):
+        return damaged(path, text)
+    if name.startswith("SQLITE_READONLY") or "readonly database" in lowered:
+        return ArchiveError(f"{path}: the database is read-only here ({text})")
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or "disk i/o error" in lowered:
+        return ArchiveError(f"{path}: cannot read or write the database ({text})")
+    return exc
 
-    def __init__(self, path: Path) -> None:
+
+def damaged(path: Path, problem: str) -> ArchiveDamaged:
+    return ArchiveDamaged(
+        f"{path}: the database is damaged ({problem}); `newsarchive check` says what is wrong, "
+        "`newsarchive restore` brings back a backup"
+    )
+
+
+@contextmanager
+def sqlite_errors(path: Path) -> Iterator[None]:
+    """Raise SQLite's errors as archive errors (busy, disk full, damaged)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        translated = translate(exc, path)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+class Store:
+    """One SQLite file in WAL mode, safe to share across threads.
+
+    `lock_timeout` is how long a write waits for another writer (seconds) before `ArchiveBusy`.
+    """
+
+    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        self.db = sqlite_utils.Database(conn)
-        self.lock = threading.RLock()
+        self.lock_timeout = lock_timeout
+        self.lock = threading.RLock()  # the write connection; reads never take it
         self._next_generation = 0
-        with self.lock:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            # Searches read ~1,000 random passage rows; mapped pages and a 64 MB cache spare
-            # a system call per page (at a million passages grouping went from 15 to 10 ms).
-            conn.execute("PRAGMA mmap_size=8589934592")
-            conn.execute("PRAGMA cache_size=-65536")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-            try:
-                migrate(self.db)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        self._next_token = ""
+        self._idle: list[sqlite3.Connection] = []
+        self._readers = threading.BoundedSemaphore(READERS)
+        self._pool_lock = threading.Lock()
+        self._local = threading.local()
+        with sqlite_errors(self.path):
+            conn = self._connect()
+            self.db = sqlite_utils.Database(conn)
+            with self.lock:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute(
+                    "BEGIN IMMEDIATE"
+                )  # one process migrates; the others wait, then see it
+                try:
+                    migrate(self.db)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+
+    def _connect(self, *, reader: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=self.lock_timeout)
+        # Searches read ~1,000 random passage rows; mapped pages and a 64 MB cache spare
+        # a system call per page (at a million passages grouping went from 15 to 10 ms).
+        conn.execute("PRAGMA mmap_size=8589934592")
+        conn.execute("PRAGMA cache_size=-65536")
+        if reader:
+            conn.execute("PRAGMA query_only=1")
+        return conn
 
     def close(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         self.db.conn.close()
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """The write connection (use it under `lock`, for writes; reads use `reading()`)."""
         return self.db.conn
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection of this thread's own while the block runs (nested blocks get
+        the same one). Reads in WAL mode see the last commit and never wait for a writer."""
+        held = getattr(self._local, "conn", None)
+        if held is not None:
+            with sqlite_errors(self.path):
+                yield held
+            return
+        self._readers.acquire()
+        try:
+            with self._pool_lock:
+                conn = self._idle.pop() if self._idle else None
+            with sqlite_errors(self.path):
+                if conn is None:
+                    conn = self._connect(reader=True)
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+                    if conn.in_transaction:
+                        conn.rollback()
+            with self._pool_lock:
+                self._idle.append(conn)
+        finally:
+            self._readers.release()
+
     def schema_version(self) -> int:
-        with self.lock:
-            return schema_version(self.db)
+        with self.reading() as conn:
+            return schema_version(sqlite_utils.Database(conn))
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        with self.lock:
-            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        with self.reading() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return row[0] if row else default
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that is not archive content (no generation bump): meta, feeds."""
+        with self.lock, sqlite_errors(self.path):
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
     def set_meta(self, values: dict[str, str]) -> None:
-        """Set several meta keys in one transaction (no generation bump: not content)."""
-        with self.lock, self.conn:
+        """Write meta keys (no generation bump: not content)."""
+        with self.transaction() as conn:
             for key, value in values.items():
-                self.conn.execute(
+                conn.execute(
                     "INSERT INTO meta(key, value) VALUES(?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     [key, value],
                 )
 
+    def delete_meta(self, key: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ?", [key])
+
     def generation(self) -> int:
         return int(self.get_meta("generation", "0") or 0)
+
+    # -- lineage (index/sync.py's VectorSource) ------------------------------------------
+    def lineage(self) -> tuple[str, int, str]:
+        """(archive id, generation, the generation's token), read together."""
+        with self.reading() as conn:
+            rows = dict(
+                conn.execute(
+                    "SELECT key, value FROM meta "
+                    "WHERE key IN ('archive_id', 'generation', 'generation_token')"
+                ).fetchall()
+            )
+        return (
+            rows.get("archive_id", ""),
+            int(rows.get("generation") or 0),
+            rows.get("generation_token", ""),
+        )
+
+    def token_at(self, generation: int) -> str | None:
+        """The token generation `generation` committed with (None: unknown or pruned)."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT token FROM generations WHERE generation = ?", [generation]
+            ).fetchone()
+        return row[0] if row else None
+
+    def max_passage_id(self) -> int:
+        """The largest passage id this database ever issued (AUTOINCREMENT's sequence)."""
+        with self.reading() as conn:
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'passages'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- writes -------------------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction that also bumps the generation; all or nothing.
+        """One transaction that also bumps the generation (with a new token); all or nothing.
 
         Inside it, `self._next_generation` is the generation it will commit, so a caller can
-        tell whether another process wrote in between.
+        tell whether another process wrote in between. A write waits up to `lock_timeout` for
+        another writer (then `ArchiveBusy`), holding no lock that reads need.
         """
-        with self.lock:
+        with self.lock, sqlite_errors(self.path):
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
                 self._next_generation = int((row or [0])[0]) + 1
+                self._next_token = secrets.token_hex(8)
                 yield conn
+                conn.executemany(
+                    "INSERT INTO meta(key, value) VALUES(?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [
+                        ("generation", str(self._next_generation)),
+                        ("generation_token", self._next_token),
+                    ],
+                )
                 conn.execute(
-                    "INSERT INTO meta(key, value) VALUES('generation', '1') "
-                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                    "INSERT OR REPLACE INTO generations(generation, token, committed_at) "
+                    "VALUES (?, ?, ?)",
+                    [self._next_generation, self._next_token, _now()],
+                )
+                conn.execute(
+                    "DELETE FROM generations WHERE generation < ?",
+                    [self._next_generation - KEEP_GENERATIONS],
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite already rolled back after some errors
+                    conn.execute("ROLLBACK")
                 raise
 
     def _remove_passages(self, conn: sqlite3.Connection, article_id: str) -> list[int]:
@@ -137,11 +313,15 @@ class Store:
         with self.write() as conn:
             for write in writes:
                 row = dict(write.row)
-                row["metadata"] = json.dumps(
-                    row.get("metadata") or {}, ensure_ascii=False, default=str
-                )
+                metadata = row.get("metadata") or {}
+                row["source"] = outlet_name(conn, row.get("source"), metadata)
+                record_aliases(conn, row["source"], metadata)
+                row["metadata"] = json.dumps(metadata, ensure_ascii=False, default=str)
                 row["updated_at"] = now
-                exists = conn.execute("SELECT 1 FROM articles WHERE id = ?", [row["id"]]).fetchone()
+                exists = conn.execute(
+                    "SELECT metadata FROM articles WHERE id = ?", [row["id"]]
+                ).fetchone()
+                fields.recount(conn, exists[0] if exists else None, metadata)
                 if write.passages is not None:
                     row["passage_count"] = len(write.passages)
                 if exists:
@@ -176,8 +356,9 @@ class Store:
                     added_ids.append(int(cursor.lastrowid))
                     added_vectors.append(vector)
             for copy in copies:
+                copy.source = outlet_name(conn, copy.source, copy.metadata or {})
                 dedup.add_copy(conn, copy)
-            committed = self._next_generation
+            committed, token = self._next_generation, self._next_token
         dim = added_vectors[0].shape[0] if added_vectors else 0
         vectors = np.vstack(added_vectors) if added_vectors else np.zeros((0, dim), np.float32)
         return StoredChange(
@@ -185,6 +366,7 @@ class Store:
             np.array(added_ids, dtype=np.int64),
             vectors,
             committed,
+            token,
         )
 
     def remove(self, ids: Sequence[str]) -> tuple[list[str], StoredChange]:
@@ -196,16 +378,20 @@ class Store:
         removed_passages: list[int] = []
         with self.write() as conn:
             for article_id in ids:
-                if not conn.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone():
+                found = conn.execute(
+                    "SELECT metadata FROM articles WHERE id = ?", [article_id]
+                ).fetchone()
+                if not found:
                     if dedup.forget_copy(conn, article_id):
                         removed_articles.append(article_id)
                     continue
+                fields.recount(conn, found[0], None)
                 removed_passages.extend(self._remove_passages(conn, article_id))
                 conn.execute("DELETE FROM articles WHERE id = ?", [article_id])
                 dedup.forget(conn, [article_id])
                 removed_articles.append(article_id)
-            committed = self._next_generation
-        change = StoredChange.removal(np.array(removed_passages, dtype=np.int64), committed)
+            committed, token = self._next_generation, self._next_token
+        change = StoredChange.removal(np.array(removed_passages, dtype=np.int64), committed, token)
         return removed_articles, change
 
     def set_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
@@ -219,9 +405,9 @@ class Store:
 
     # -- reads for planning an ingest (ingest/plan.py's StoredState) ---------------------
     def select_in(self, sql: str, values: Iterable[Any]) -> list[tuple]:
-        """`select_in` on this store's connection, under its lock."""
-        with self.lock:
-            return select_in(self.conn, sql, values)
+        """`select_in` on a read connection."""
+        with self.reading() as conn:
+            return select_in(conn, sql, values)
 
     def article_states(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """id -> (text_hash, meta_hash) for the ids already stored."""
@@ -230,13 +416,22 @@ class Store:
 
     def articles_by_text_key(self, keys: Iterable[str]) -> dict[str, str]:
         """text key -> the stored article with that exact text (the oldest one)."""
-        with self.lock:
-            return dedup.articles_by_text_key(self.conn, keys)
+        with self.reading() as conn:
+            return dedup.articles_by_text_key(conn, keys)
 
     def copy_owners(self, ids: Sequence[str]) -> dict[str, str]:
         """id of a recorded exact copy -> the article it is a copy of."""
-        with self.lock:
-            return dedup.copy_owners(self.conn, ids)
+        with self.reading() as conn:
+            return dedup.copy_owners(conn, ids)
+
+    def embedded_after(self, ids: Sequence[str], passage_id: int) -> set[str]:
+        """The ids among `ids` whose passages were all written after passage `passage_id`."""
+        sql = (
+            "SELECT article_id FROM passages WHERE article_id IN ({marks}) "
+            "GROUP BY article_id HAVING MIN(id) > ?"
+        )
+        with self.reading() as conn:
+            return {r[0] for r in select_in(conn, sql, ids, params=[passage_id])}
 
     def vectors_by_text_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Vectors already computed for identical passage text, to skip re-embedding them."""
@@ -252,11 +447,11 @@ class Store:
         Passage ids only grow (AUTOINCREMENT), so anything new has an id above the largest
         one a reader already holds.
         """
-        with self.lock:
-            removed = self.conn.execute(
+        with self.reading() as conn:
+            removed = conn.execute(
                 "SELECT passage_id FROM tombstones WHERE generation > ?", [generation]
             ).fetchall()
-            added = self.conn.execute(
+            added = conn.execute(
                 "SELECT id FROM passages WHERE id > ? ORDER BY id", [max_id]
             ).fetchall()
         return (
@@ -268,21 +463,24 @@ class Store:
         return int(self.get_meta("tombstones_pruned_through", "0") or 0)
 
     def prune_tombstones(self, through: int) -> None:
-        with self.lock:
-            if through <= self.tombstones_pruned_through():
-                return
-            with self.conn:
-                self.conn.execute("DELETE FROM tombstones WHERE generation <= ?", [through])
-                self.conn.execute(
+        """Best effort: a writer holding the lock means the pruning waits for the next save."""
+        if through <= self.tombstones_pruned_through():
+            return
+        try:
+            with self.transaction() as conn:
+                conn.execute("DELETE FROM tombstones WHERE generation <= ?", [through])
+                conn.execute(
                     "INSERT INTO meta(key, value) VALUES('tombstones_pruned_through', ?) "
                     "ON CONFLICT(key) DO UPDATE SET value = "
                     "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
                     [str(through)],
                 )
+        except ArchiveBusy:
+            pass
 
     def passage_ids(self) -> np.ndarray:
-        with self.lock:
-            rows = self.conn.execute("SELECT id FROM passages ORDER BY id").fetchall()
+        with self.reading() as conn:
+            rows = conn.execute("SELECT id FROM passages ORDER BY id").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def vectors_for(self, ids: Sequence[int], dimension: int) -> np.ndarray:
@@ -297,8 +495,8 @@ class Store:
         """(ids, vectors) of every passage, in id order."""
         last = -1
         while True:
-            with self.lock:
-                rows = self.conn.execute(
+            with self.reading() as conn:
+                rows = conn.execute(
                     "SELECT id, vector FROM passages WHERE id > ? ORDER BY id LIMIT ?",
                     [last, batch],
                 ).fetchall()
@@ -313,8 +511,8 @@ class Store:
         """(passage ids, texts) in id order, for re-embedding."""
         last = -1
         while True:
-            with self.lock:
-                rows = self.conn.execute(
+            with self.reading() as conn:
+                rows = conn.execute(
                     "SELECT id, text FROM passages WHERE id > ? ORDER BY id LIMIT ?", [last, batch]
                 ).fetchall()
             if not rows:
@@ -328,8 +526,8 @@ class Store:
         if filters.is_empty():
             return None
         clause, params = filters.to_sql("a")
-        with self.lock:
-            rows = self.conn.execute(
+        with self.reading() as conn:
+            rows = conn.execute(
                 f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {clause}",
                 params,
             ).fetchall()
@@ -342,13 +540,18 @@ class Store:
 
     def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """article id -> the cluster of near copies it belongs to."""
-        with self.lock:
-            return dedup.clusters_of(self.conn, article_ids)
+        with self.reading() as conn:
+            return dedup.clusters_of(conn, article_ids)
 
     def copies_of(self, article_id: str) -> list[dict[str, Any]]:
         """Every other known copy of an article (exact and near)."""
+        with self.reading() as conn:
+            return dedup.copies_of(conn, article_id)
+
+    def metadata_fields(self) -> set[str]:
+        """The metadata fields at least one article has (filters check names against them)."""
         with self.lock:
-            return dedup.copies_of(self.conn, article_id)
+            return fields.present(self.conn)
 
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """passage id -> the passage with its article's fields, for a page of results."""
@@ -368,16 +571,16 @@ class Store:
     def get_article(self, article_id: str) -> dict[str, Any] | None:
         """The stored article with its passages; an exact copy's id gives the article it was
         stored as, with `copy` naming the copy."""
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+        with self.reading() as conn:
+            rows = _dicts(conn.execute("SELECT * FROM articles WHERE id = ?", [article_id]))
             if not rows:
-                owner = dedup.copy_owners(self.conn, [article_id]).get(article_id)
+                owner = dedup.copy_owners(conn, [article_id]).get(article_id)
                 return None if owner is None else {**self.get_article(owner), "copy": article_id}
             article = decode_article(rows[0])
-            article["cluster_id"] = dedup.clusters_of(self.conn, [article_id])[article_id]
-            article["copies"] = dedup.copies_of(self.conn, article_id)
-            article["passages"] = list(
-                self.db.query(
+            article["cluster_id"] = dedup.clusters_of(conn, [article_id])[article_id]
+            article["copies"] = dedup.copies_of(conn, article_id)
+            article["passages"] = _dicts(
+                conn.execute(
                     "SELECT id, position, text FROM passages WHERE article_id = ? ORDER BY position",
                     [article_id],
                 )
@@ -385,8 +588,8 @@ class Store:
         return article
 
     def stats(self) -> dict[str, Any]:
-        with self.lock:
-            conn = self.conn
+        with self.reading() as conn:
+            conn = conn
             articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
             first, last = conn.execute("SELECT MIN(date), MAX(date) FROM articles").fetchone()
@@ -403,6 +606,11 @@ class Store:
             "sources": {name: count for name, count in sources},
             **copies,
         }
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
 def decode_article(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,7 @@ class WatchTable:
 
     def put(self, name: str, request: str, generation: int) -> None:
         """Save (or replace) a search; it counts as checked at `generation`."""
-        conn = self.store.conn
-        with self.store.lock, conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO watches (name, request, created_at, checked_at, checked_generation) "
                 "VALUES (?, ?, ?, NULL, ?) ON CONFLICT(name) DO UPDATE SET "
@@ -29,20 +28,22 @@ class WatchTable:
 
     def rows(self, name: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT name, request, created_at, checked_at, checked_generation FROM watches"
-        with self.store.lock:
+        columns = ("name", "request", "created_at", "checked_at", "checked_generation")
+        with self.store.reading() as conn:
             if name is None:
-                return list(self.store.db.query(sql + " ORDER BY name"))
-            return list(self.store.db.query(sql + " WHERE name = ?", [name]))
+                rows = conn.execute(sql + " ORDER BY name").fetchall()
+            else:
+                rows = conn.execute(sql + " WHERE name = ?", [name]).fetchall()
+        return [dict(zip(columns, row)) for row in rows]
 
     def count(self) -> int:
-        with self.store.lock:
-            return int(self.store.conn.execute("SELECT COUNT(*) FROM watches").fetchone()[0])
+        with self.store.reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM watches").fetchone()[0])
 
     def mark(self, name: str, generation: int) -> str:
         """Record a check up to `generation`; returns its time."""
         now = _now()
-        conn = self.store.conn
-        with self.store.lock, conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE watches SET checked_at = ?, checked_generation = ? WHERE name = ?",
                 [now, generation, name],
@@ -50,8 +51,7 @@ class WatchTable:
         return now
 
     def delete(self, name: str) -> bool:
-        conn = self.store.conn
-        with self.store.lock, conn:
+        with self.store.transaction() as conn:
             return bool(conn.execute("DELETE FROM watches WHERE name = ?", [name]).rowcount)
 
     def generation(self) -> int:

@@ -2,13 +2,22 @@
 transformer fusions, and its int8 quantisation.
 
 Needs torch and transformers, which is why it runs once per model and export version and is
-cached (onnxrt.py decides where).
+cached (onnxrt.py decides where). Every temporary file of an export (the graph before fusion,
+the fused graph, onnxruntime's own temporary folders) is kept in a work folder named after the
+process, `export.tmp<pid>`, beside the target, and removed when the export ends; a process
+killed mid-export leaves it behind, and `remove_stale_exports` (run when an onnx embedder is
+made, and when an archive is opened) removes those of processes that no longer run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +27,57 @@ import numpy as np
 EXPORT_VERSION = "2"
 # Architectures whose graphs onnxruntime's BERT fusions understand; others stay unfused.
 FUSABLE = ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert")
+
+
+_TMP_RE = re.compile(r"\.tmp(\d+)")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_exports(cache_dir: Path) -> list[Path]:
+    """Remove the temporary files and folders that killed exports left in `cache_dir` (those
+    of processes no longer running); returns what was removed."""
+    removed: list[Path] = []
+    try:
+        candidates = list(Path(cache_dir).glob("*/*.tmp*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        match = _TMP_RE.search(path.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextmanager
+def _work_folder(target: Path) -> Iterator[Path]:
+    """A folder for one export's temporary files, also used as `tempfile`'s folder meanwhile
+    (onnxruntime's optimiser and quantiser write theirs there), removed at the end."""
+    work = target.parent / f"export.tmp{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(work)
+    try:
+        yield work
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def export_onnx(
@@ -70,22 +130,23 @@ def export_onnx(
     axes = {name: {0: "batch", 1: "sequence"} for name in names}
     axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches
-        torch.onnx.export(
-            model,
-            (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-            str(tmp),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-    if fuse:
-        fuse_graph(tmp, model_path)
-    os.replace(tmp, target)
+    with _work_folder(target) as work:
+        tmp = work / "model.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches
+            torch.onnx.export(
+                model,
+                (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                str(tmp),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        if fuse:
+            fuse_graph(tmp, model_path)
+        os.replace(tmp, target)
 
 
 def fuse_graph(path: Path, model_path: Path) -> bool:
@@ -153,20 +214,21 @@ def quantize_int8(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic advises pre-processing on the root logger
     try:
-        quantize_dynamic(
-            str(source),
-            str(tmp),
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            use_external_data_format=False,
-            # fused ops are outside shape inference; their outputs are float
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        with _work_folder(target) as work:
+            tmp = work / target.name
+            quantize_dynamic(
+                str(source),
+                str(tmp),
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                use_external_data_format=False,
+                # fused ops are outside shape inference; their outputs are float
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+            os.replace(tmp, target)
     finally:
         root.setLevel(level)
-    os.replace(tmp, target)

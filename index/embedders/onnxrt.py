@@ -1,7 +1,10 @@
 """The onnxruntime backends: the same model, faster on CPU, and far faster to start.
 
-The transformer is exported once (onnx_export.py) into a cache folder named after the model's
-fingerprint, so an updated model is exported anew and a stale export is never used. After that,
+The transformer is exported once per machine (onnx_export.py) into the per-user cache, in a
+folder named after the model's fingerprint and the export version, so every archive shares it,
+an updated model is exported anew and a stale export is never used. Each file is written under
+a temporary name and renamed, so a killed export leaves nothing half-written, and the export
+says what it is doing (logger `newsarchive.models`: the CLI shows it) since it takes a while. After that,
 encoding needs only onnxruntime, numpy and `tokenizers`: torch and sentence-transformers are
 not imported at all, which is most of a cold start. fp32 vectors equal torch's (cosine 1.0);
 `onnx-int8` quantises the weights, and its vectors are a family of their own.
@@ -12,6 +15,8 @@ sentence-transformers applies them.
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import cached_property
 from pathlib import Path
 
@@ -19,7 +24,16 @@ import numpy as np
 
 from .base import ModelError, default_threads
 from .model_folder import FolderEmbedder
-from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8
+from .onnx_export import EXPORT_VERSION, export_onnx, quantize_int8, remove_stale_exports
+
+log = logging.getLogger("newsarchive.models")
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder for exported models (~/.cache/newsarchive/models on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("newsarchive", appauthor=False)) / "models"
 
 
 class OnnxEmbedder(FolderEmbedder):
@@ -39,7 +53,8 @@ class OnnxEmbedder(FolderEmbedder):
             raise ModelError(
                 f"{self.path}: the onnx backend needs tokenizer.json; use backend torch"
             )
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else self.path / ".onnx"
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        remove_stale_exports(self.cache_dir)  # what a killed export left behind
         self.quantized = quantized
         self.backend = "onnx-int8" if quantized else "onnx"
         self.family = "int8" if quantized else "fp32"
@@ -55,13 +70,21 @@ class OnnxEmbedder(FolderEmbedder):
         folder = self.cache_dir / f"{self.fingerprint}-v{EXPORT_VERSION}"
         fp32 = folder / "model.onnx"
         if not fp32.exists():
-            export_onnx(self.path, fp32)
+            self._build(f"exporting model {self.name!r} to ONNX", fp32, export_onnx, self.path)
         if not self.quantized:
             return fp32
         int8 = folder / "model-int8.onnx"
         if not int8.exists():
-            quantize_int8(fp32, int8)
+            self._build(f"quantising model {self.name!r} to int8", int8, quantize_int8, fp32)
         return int8
+
+    @staticmethod
+    def _build(what: str, target: Path, build, source: Path) -> None:
+        """Build one cached file (written under a temporary name, then renamed), saying so."""
+        log.info("%s, once per machine, into %s (this takes a minute)...", what, target.parent)
+        started = time.perf_counter()
+        build(source, target)
+        log.info("%s: done in %.0f s", what, time.perf_counter() - started)
 
     @cached_property
     def session(self):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 
-from .base import EXACT_FILTER_LIMIT, VectorIndex, file_identity, stamp_path
+from .base import EXACT_FILTER_LIMIT, VectorIndex, files_locked, stamp_path
 from .flat import FlatIndex
 from .hnsw import HnswIndex
 from .ivf import IvfIndex, ivf_lists
@@ -30,32 +31,55 @@ def build_index(kind: str, dimension: int, ids: np.ndarray, vectors: np.ndarray)
     return KINDS[kind].build(dimension, ids, vectors)
 
 
-def load_index(path: Path, dimension: int) -> tuple[VectorIndex, int | None]:
-    """The saved index and the generation it was saved at; an empty flat index and None when
-    the file is missing, unreadable or of another dimension, or when its stamp describes
-    another save of it (two processes saved at once): the caller then rebuilds from the
-    database instead of trusting a file and a stamp that do not belong together."""
+def load_saved(path: Path, dimension: int) -> tuple[VectorIndex, dict[str, Any] | None]:
+    """The saved index and its stamp (generation, lineage, kind); an empty flat index and None
+    when the file is missing, unreadable or of another dimension."""
     try:
-        before = file_identity(path)
-        index = faiss.read_index(str(path))
-        stamp = json.loads(stamp_path(path).read_text())
+        with files_locked(path, exclusive=False):
+            index = faiss.read_index(str(path))
+            stamp = json.loads(stamp_path(path).read_text())
         kind = stamp.get("kind", "flat")
-        described = stamp.get("file", before)  # files saved before stamps named theirs
         if index.d != dimension or kind not in KINDS:
             return FlatIndex(dimension), None
-        if not before == described == file_identity(path):
-            return FlatIndex(dimension), None
-        return KINDS[kind](dimension, index, **stamp), int(stamp["generation"])
-    except (RuntimeError, OSError, ValueError, KeyError, TypeError):
+        int(stamp["generation"])
+        return KINDS[kind](dimension, index, **stamp), stamp
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError, AttributeError):
         return FlatIndex(dimension), None
+
+
+def load_index(path: Path, dimension: int) -> tuple[VectorIndex, int | None]:
+    """The saved index and the generation it was saved at (see `load_saved`)."""
+    index, stamp = load_saved(path, dimension)
+    return index, int(stamp["generation"]) if stamp else None
+
+
+def read_stamp(path: Path) -> dict[str, Any] | None:
+    """The saved index's stamp alone, without loading the index."""
+    try:
+        stamp = json.loads(stamp_path(path).read_text())
+        return stamp if isinstance(stamp, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def copy_files(path: Path, dest: Path) -> dict[str, Any] | None:
+    """Copy the saved index and its stamp to the folder `dest` as one consistent pair (under
+    the files' shared lock); returns the stamp, or None when there is no readable index."""
+    import shutil
+
+    with files_locked(path, exclusive=False):
+        stamp = read_stamp(path)
+        if stamp is None or not path.exists():
+            return None
+        shutil.copyfile(path, dest / path.name)
+        shutil.copyfile(stamp_path(path), dest / stamp_path(path).name)
+    return stamp
 
 
 def saved_kind(path: Path) -> str | None:
     """The kind of the saved index, without loading it."""
-    try:
-        return json.loads(stamp_path(path).read_text()).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return None
+    stamp = read_stamp(path)
+    return stamp.get("kind") if stamp else None
 
 
 __all__ = [
@@ -68,7 +92,11 @@ __all__ = [
     "VectorIndex",
     "auto_kind",
     "build_index",
+    "copy_files",
+    "files_locked",
     "ivf_lists",
     "load_index",
+    "load_saved",
+    "read_stamp",
     "saved_kind",
 ]

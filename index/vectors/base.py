@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -151,42 +153,70 @@ class VectorIndex:
         top = top[np.lexsort((allowed[top], -scores[top]))]
         return [(int(allowed[i]), float(scores[i])) for i in top]
 
-    def save(self, path: Path, generation: int) -> None:
-        """Write atomically and record the store generation beside it.
+    def save(self, path: Path, generation: int, **lineage: Any) -> None:
+        """Write atomically (temp file + rename) and record the store generation beside it,
+        with `lineage` (the archive id and generation token the caller passes).
 
-        Several processes may save one archive's index (a server and an ingest, Ray Serve's
-        writer): each writes a temporary file of its own (process and thread in the name), then
-        renames it into place, so a file is always one whole save. The stamp names the file it
-        describes (`file_identity`); a stamp left beside another process's file is noticed when
-        loading, and that index is then checked id by id instead of trusted (index/sync.py).
+        The pair is written under the files' exclusive lock, so a reader (or a backup) that
+        takes the shared lock always sees a FAISS file and the stamp written with it.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = {
+            "generation": generation,
+            "count": len(self),
+            "kind": self.kind,
+            **lineage,
+            **self.stamp(),
+        }
+        # Temporary names of this process and thread alone: where the lock is not available
+        # (no fcntl, a read-only lock file), two savers still never write into one file.
         unique = f"{os.getpid()}-{threading.get_ident()}.tmp"
-        tmp = path.with_name(f"{path.name}.{unique}")
-        stamp_tmp = path.with_name(f"{stamp_path(path).name}.{unique}")
-        try:
-            faiss.write_index(self.index, str(tmp))
-            written = file_identity(tmp)
-            os.replace(tmp, path)
-            stamp = {
-                "generation": generation,
-                "count": len(self),
-                "kind": self.kind,
-                "file": written,
-                **self.stamp(),
-            }
-            stamp_tmp.write_text(json.dumps(stamp))
-            os.replace(stamp_tmp, stamp_path(path))
-        finally:
-            tmp.unlink(missing_ok=True)
-            stamp_tmp.unlink(missing_ok=True)
+        with files_locked(path, exclusive=True):
+            tmp = path.with_name(f"{path.name}.{unique}")
+            stamp_tmp = path.with_name(f"{stamp_path(path).name}.{unique}")
+            try:
+                faiss.write_index(self.index, str(tmp))
+                stamp_tmp.write_text(json.dumps(stamp))
+                os.replace(tmp, path)
+                os.replace(stamp_tmp, stamp_path(path))
+            finally:  # a failed write (a full disk) leaves no temporary file behind
+                tmp.unlink(missing_ok=True)
+                stamp_tmp.unlink(missing_ok=True)
 
 
 def stamp_path(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def file_identity(path: Path) -> str:
-    """Inode, size and modification time: kept by a rename, changed by any other save."""
-    found = os.stat(path)
-    return f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}"
+def leftovers(path: Path) -> list[Path]:
+    """Temporary files of saves of this index (`vectors.faiss.PID-THREAD.tmp`, its stamp's,
+    and the fixed `vectors.faiss.tmp` / `vectors.json.tmp` of earlier versions)."""
+    names = (path.name, stamp_path(path).name)
+    return [found for name in names for found in path.parent.glob(f"{name}*.tmp")]
+
+
+@contextmanager
+def files_locked(path: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold the advisory lock of an index's files (`vectors.lock` beside `vectors.faiss`):
+    exclusive to write the pair, shared to read it. Without fcntl, or in a folder this process
+    may not write, it runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    try:
+        handle = open(path.with_suffix(".lock"), "a+b")  # noqa: SIM115 - closed below
+    except OSError:  # a read-only archive: nobody can be writing it from here
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            # No writer holds the lock now, so temporary files left beside are from a killed
+            # process: remove them.
+            for leftover in leftovers(path):
+                leftover.unlink(missing_ok=True)
+        yield
+    finally:
+        handle.close()

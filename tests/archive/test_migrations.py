@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from newsarchive.archive import Archive
-from newsarchive.archive.store.schema import INITIAL, migrations
+from newsarchive.archive.store.schema import INITIAL, latest_version, migrations
 from newsarchive.archive.store.store import Store
 
 
@@ -52,14 +52,18 @@ def test_old_schema_is_migrated_on_open(tmp_path: Path, hash_embedder):
     data = tmp_path / "old"
     old_archive(data, hash_embedder)
     with Archive(data, embedder=hash_embedder) as archive:
-        assert archive.stats()["schema_version"] == len(migrations.applied(archive.store.db)) == 3
+        assert (
+            archive.stats()["schema_version"]
+            == len(migrations.applied(archive.store.db))
+            == latest_version()
+        )
         hit = archive.search("winter ferry timetable").hits[0]
         assert (hit.article.id, hit.also_in) == ("ferry", ["Herald"])
         assert archive.get("herald-ferry")["copy"] == "herald-ferry"
         tables = set(archive.store.db.table_names())
         assert "article_copies" in tables and "article_sources" not in tables
     with Archive(data, embedder=hash_embedder) as archive:  # nothing left to apply
-        assert archive.stats()["schema_version"] == 3
+        assert archive.stats()["schema_version"] == latest_version()
 
 
 def test_concurrent_opens_of_a_new_archive_migrate_once(tmp_path: Path):
@@ -79,5 +83,25 @@ def test_concurrent_opens_of_a_new_archive_migrate_once(tmp_path: Path):
         thread.join()
     assert failures == []
     store = Store(path)
-    assert store.schema_version() == 3
+    assert store.schema_version() == latest_version()
     store.close()
+
+
+def test_metadata_fields_of_an_archive_from_before_m004_are_counted(tmp_path: Path, hash_embedder):
+    data = tmp_path / "data"
+    with Archive(data, embedder=hash_embedder) as archive:
+        archive.ingest_articles(
+            [
+                {"id": "a", "body": "Wheat harvest starts.", "topics": ["grain"]},
+                {"id": "b", "body": "Oil output steady.", "topics": ["crude"], "desk": "energy"},
+            ]
+        )
+        db = archive.store.db
+        db.execute("DROP TABLE metadata_fields")
+        db.execute("DROP TABLE outlets")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_outlets_and_fields'")
+        db.conn.commit()
+    with Archive(data, embedder=hash_embedder) as archive:
+        rows = archive.store.db.execute("SELECT name, articles FROM metadata_fields").fetchall()
+        assert sorted(rows) == [("desk", 1), ("topics", 2)]
+        assert archive.store.metadata_fields() == {"desk", "topics"}

@@ -102,7 +102,7 @@ def test_results_carry_article_fields(loaded: Archive):
         "title": "Broadband take-up soars",
         "author": None,
         "source": "BBC",
-        "date": "2004-12-01T00:00:00Z",
+        "date": "2004-12-01",
         "url": None,
     }
     assert NEWS[3]["body"].split("\n\n")[0] in hit.text

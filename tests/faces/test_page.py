@@ -107,9 +107,11 @@ def corpus() -> list[dict]:
 class LiveServer:
     """`create_app` under uvicorn on a free loopback port, in a thread of this process."""
 
-    def __init__(self, archive: Archive) -> None:
+    def __init__(self, archive: Archive, *, key: str | None = None) -> None:
         import uvicorn
 
+        self.archive = archive
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
         config = uvicorn.Config(create_app(archive), host="127.0.0.1", port=0, log_level="error")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="page-serve", daemon=True)
@@ -122,7 +124,7 @@ class LiveServer:
             time.sleep(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
-        paths = httpx.get(self.url + "/openapi.json").json()["paths"]
+        paths = httpx.get(self.url + "/openapi.json", headers=self.headers).json()["paths"]
         params = {p["name"] for p in paths["/search"]["get"].get("parameters", [])}
         self.offers = {name for name in ("sort", "after") if name in params}
         self.offers |= {p for p in ("/facets", "/timeline", "/export") if p in paths}
@@ -379,7 +381,7 @@ def test_phone_width_and_screenshots(server, page):
 
 def test_bad_input_is_shown_not_swallowed(server, page):
     page.goto(server.url + "/?q=wheat&since=yesterday")
-    expect(page.locator("#status")).to_contain_text("The search failed: unparseable date")
+    expect(page.locator("#status")).to_contain_text("The search failed: since: unparseable date")
     expect(page.locator("#results .card")).to_have_count(0)
 
 
@@ -396,7 +398,12 @@ def test_empty_archive_shows_how_to_ingest(tmp_path, hash_embedder, page):
 
 
 def test_read_key_asked_once_and_kept_for_the_session(server, page, monkeypatch, tmp_path):
-    monkeypatch.setenv("NEWSARCHIVE_READ_KEY", "s3cret-reader")
+    monkeypatch.setenv("NEWSARCHIVE_READ_KEY", "s3cret-reader")  # read when the app is made
+    with LiveServer(server.archive, key="s3cret-reader") as keyed:
+        read_key_round_trip(keyed, page, tmp_path)
+
+
+def read_key_round_trip(server: LiveServer, page: Page, tmp_path: Path) -> None:
     sent: list[str | None] = []
     page.on("request", lambda r: sent.append(r.headers.get("authorization")))
     page.goto(server.url + "/?q=wheat")

@@ -45,8 +45,14 @@ def test_docs_load_every_asset_from_this_server(client: TestClient, path: str):
     assert client.get("/openapi.json").json()["paths"]["/search"]
 
 
-def test_page_and_its_assets_load_without_a_key(client: TestClient, monkeypatch):
-    monkeypatch.setenv("NEWSARCHIVE_READ_KEY", "reader")
+def test_page_and_its_assets_load_without_a_key(archive: Archive, monkeypatch):
+    monkeypatch.setenv("NEWSARCHIVE_READ_KEY", "reader")  # keys are read when the app is made
+    archive.ingest([SEED])
+    with TestClient(create_app(archive)) as client:
+        page_loads_without_a_key(client)
+
+
+def page_loads_without_a_key(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -61,7 +67,9 @@ def test_page_and_its_assets_load_without_a_key(client: TestClient, monkeypatch)
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", page.text)
     assert client.get("/search", params={"q": "troops"}).status_code == 401
     assert client.get("/page/nothing.js").status_code == 404
-    assert "/" not in client.get("/openapi.json").json()["paths"]
+    assert client.get("/openapi.json").status_code == 401  # the API's docs are behind the key
+    reader = {"Authorization": "Bearer reader"}
+    assert "/" not in client.get("/openapi.json", headers=reader).json()["paths"]
 
 
 def test_cors_is_off_by_default(client: TestClient):

@@ -33,7 +33,7 @@ def test_defaults_and_the_two_forms_of_where_and_source():
         ({"query": "a", "limit": 0}, "limit: Input should be greater than or equal to 1"),
         ({"query": "a", "limit": 101}, "limit: Input should be less than or equal to 100"),
         ({"query": "a", "offset": -1}, "offset: Input should be greater than or equal to 0"),
-        ({"query": "a", "where": ["bad"]}, "--where 'bad': expected FIELD=VALUE"),
+        ({"query": "a", "where": ["bad"]}, "where: 'bad' is not FIELD=VALUE"),
         ({"query": "a", "lmit": 5}, "lmit: Extra inputs are not permitted"),
     ],
 )
@@ -71,6 +71,7 @@ def test_values_and_json_paths_are_bound_parameters():
     assert '$."topics"' in params
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE articles (id, title, author, source, url, date, metadata)")
+    conn.execute("CREATE TABLE source_aliases (alias COLLATE NOCASE, kind, source)")
     conn.execute(
         "INSERT INTO articles VALUES ('1', 't', 'x', 'Reuters', '', '1987-04-01', "
         '\'{"topics": ["grain"]}\')'
