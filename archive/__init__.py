@@ -10,6 +10,9 @@ The CLI and the HTTP API import only what this module exports.
 
 from typing import TYPE_CHECKING
 
+from ..index.distributed import RayMissingError, ray_available, require_ray
+from ..index.distributed.cluster import check_address as check_ray_address
+from ..index.distributed.cluster import session as ray_session
 from ..index.embedders.base import ModelError
 from . import config
 from .errors import ArchiveBusy, ArchiveDamaged, ArchiveError, InputError, StorageFull
@@ -69,6 +72,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "Poll",
+    "RayMissingError",
     "RemoteArchive",
     "RemoteError",
     "SearchRequest",
@@ -83,7 +87,11 @@ __all__ = [
     "describe_errors",
     "parse_interval",
     "check_name",
+    "check_ray_address",
     "parse_where",
+    "ray_available",
+    "ray_session",
+    "require_ray",
     "surrogate_field",
     "surrogate_message",
 ]

@@ -13,8 +13,9 @@ that follows the database), search/ (retrieve, fuse, group, collapse, page).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from .config import (
 )
 from .errors import ArchiveError, InputError
 from .ingest.batches import batches
-from .ingest.embed import embed_plan
+from .ingest.early import AheadEncoder, IngestStages, encode_in_order
 from .ingest.passages import PassagePolicy, make_passages
 from .ingest.pipeline import run_in_order
 from .ingest.plan import BatchPlan, Planner
@@ -52,8 +53,6 @@ from .store.explore import ExploreStore
 from .views import KeywordSearch, MappedCatalog
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from .ingest.follow import FeedFollower
     from .search.watches import Watches
 
@@ -178,13 +177,15 @@ class Archive:
         follow_links: bool = False,
         wait: bool | float = True,
         on_wait: Callable[[str], None] | None = None,
+        ray: str | None = None,
+        encoder: AheadEncoder | None = None,
     ) -> IngestReport:
         """Read files, folders, URLs or '-' (stdin JSONL) and store what is new or changed.
 
         With `fetch`, each feed entry's linked page is fetched and its text extracted; only
         public addresses are fetched unless `allow_private` (default: NEWSARCHIVE_ALLOW_PRIVATE).
-        Symbolic links that lead out of a folder are skipped unless `follow_links`. `wait` and
-        `on_wait` are as for `ingest_articles`.
+        Symbolic links that lead out of a folder are skipped unless `follow_links`. `wait`,
+        `on_wait`, `ray` and `encoder` are as for `ingest_articles`.
         """
         from .sources import read_inputs
 
@@ -201,6 +202,8 @@ class Archive:
             progress=progress,
             wait=wait,
             on_wait=on_wait,
+            ray=ray,
+            encoder=encoder,
         )
 
     def ingest_articles(
@@ -214,6 +217,8 @@ class Archive:
         save: bool = True,
         wait: bool | float = True,
         on_wait: Callable[[str], None] | None = None,
+        ray: str | None = None,
+        encoder: AheadEncoder | None = None,
     ) -> IngestReport:
         """Store articles incrementally: unchanged ones cost nothing, edited ones are replaced.
 
@@ -223,8 +228,15 @@ class Archive:
         `save_index()` (the server batches those). One ingest writes to an archive at a time,
         across processes: `wait` (True, False or seconds) says how long to wait for another
         one (then `ArchiveBusy`), and `on_wait` is told who holds the archive when waiting.
+
+        `ray` ("HOST:PORT", "auto", or "local" for a Ray started on this machine) embeds on a
+        Ray cluster (`pip install "newsarchive[ray]"`); `encoder` takes any `AheadEncoder`
+        instead. Either way this process stays the one writer, with the same rules.
         """
-        with self.writer.held(wait=wait, on_wait=on_wait, what="ingesting into"):
+        with (
+            self.writer.held(wait=wait, on_wait=on_wait, what="ingesting into"),
+            self._embedding_elsewhere(ray, encoder) as remote,
+        ):
             started = time.perf_counter()
             report = IngestReport()
             embedder = self.embedder
@@ -232,6 +244,16 @@ class Archive:
             heading_weight = self.identity.heading_weight()
             force_mark = self._force_mark() if force else None
             planner = Planner(self.store, self._split, force=force, force_mark=force_mark)
+            known = self.store.vectors_by_text_hash
+            stages = IngestStages(
+                planner,
+                embedder.encode,
+                known,
+                report,
+                force=force,
+                encoder=remote,
+                heading_weight=heading_weight,
+            )
 
             def commit(plan: BatchPlan) -> None:
                 if not plan.is_empty():
@@ -241,17 +263,11 @@ class Archive:
 
             run_in_order(
                 batches(items, report, source=source, keep_titles=keep_titles),
-                prepare=planner.prepare,
-                plan=lambda articles, prepared: planner.plan(articles, prepared, report),
-                work=lambda plan: embed_plan(
-                    plan,
-                    embedder.encode,
-                    self.store.vectors_by_text_hash,
-                    report,
-                    force=force,
-                    heading_weight=heading_weight,
-                ),
+                prepare=stages.prepare,
+                plan=stages.plan,
+                work=stages.work,
                 commit=commit,
+                ahead=stages.ahead,
             )
             if force:
                 self.store.delete_meta("force_mark")  # the forced run is complete
@@ -264,6 +280,34 @@ class Archive:
                 self._save_index(report)
             report.seconds = time.perf_counter() - started
             return report
+
+    @contextmanager
+    def _embedding_elsewhere(
+        self, ray: str | None, encoder: AheadEncoder | None, *, adding: bool = True
+    ) -> Iterator[AheadEncoder | None]:
+        """The encoder given, or for `ray` a pool of embedding actors on that Ray cluster (for
+        this call only, the archive's model on each); None embeds in this process. `adding`:
+        vectors join the stored ones, so a model the archive refuses fails before Ray starts."""
+        if encoder is not None or ray is None:
+            yield encoder
+            return
+        from ..index.distributed.cluster import check_address, session
+        from ..index.distributed.embedding import EmbedderSpec, RayEncoder
+
+        try:
+            address = check_address(ray)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        if adding:
+            self.identity.check(self.embedder)
+        spec = EmbedderSpec(
+            self.backend,
+            self._model_path,
+            cache_dir=str(self.path / "models"),
+            fingerprint=self.embedder.fingerprint,
+        )
+        with session(address), RayEncoder(spec) as actors:
+            yield actors
 
     def _force_mark(self) -> int:
         """The passage id a forced re-embedding started from: passages above it were written
@@ -526,24 +570,32 @@ class Archive:
         kind: str | None = None,
         reembed: bool = False,
         progress: ProgressCallback | None = None,
+        ray: str | None = None,
+        encoder: AheadEncoder | None = None,
     ) -> dict[str, Any]:
         """Rebuild the FAISS index from the vectors stored in SQLite.
 
         `kind` (auto, flat, ivf, hnsw) is remembered for later writes. `reembed` first
         re-encodes every passage (and lead) with the configured model and backend, which is how
         an archive moves to another model or between fp32 and int8 vectors, and how an archive
-        built before titles gets its headings into its vectors (ingest/embed.py). Articles
+        built before titles gets its headings into its vectors (ingest/embed.py); `ray` /
+        `encoder` do the passages' encoding elsewhere, as in `ingest_articles`. Articles
         without a lead (an archive from before leads were kept) get one (`leads_added`).
         """
         from .store.maintenance import keyword_problem, rebuild_keyword
 
         if kind is not None and kind not in KIND_CHOICES:
             raise InputError(f"index kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
+        if (ray is not None or encoder is not None) and not reembed:
+            raise InputError("a cluster only re-embeds: use it with reembed (--reembed)")
         with self.writer.held(what="writing to"):
             started = time.perf_counter()
             if kind is not None:
                 self.store.set_meta({"index_kind": kind})
-            reembedded = self._reembed(progress) if reembed else 0
+            reembedded = 0
+            if reembed:
+                with self._embedding_elsewhere(ray, encoder, adding=False) as remote:
+                    reembedded = self._reembed(progress, remote)
             keyword = keyword_problem(self.store) is not None
             if keyword:
                 rebuild_keyword(self.store)
@@ -560,24 +612,36 @@ class Archive:
                 "seconds": round(time.perf_counter() - started, 2),
             }
 
-    def _reembed(self, progress: ProgressCallback | None) -> int:
-        """Re-encode every stored passage with the configured model and backend.
+    def _reembed(self, progress: ProgressCallback | None, remote: AheadEncoder | None) -> int:
+        """Re-encode every stored passage with the configured model and backend (`remote`:
+        on a cluster, a few chunks ahead of the writes).
 
         The archive is marked as re-embedding until the last vector is written, so a run that
         is killed half-way leaves an archive that refuses searches instead of mixing vectors.
         """
-        from .ingest.embed import HEADING_WEIGHT, encode_inputs, input_hash
+        from .ingest.embed import HEADING_WEIGHT, encode_inputs, input_hash, with_early
 
         embedder = self.embedder
         self.identity.mark_reembedding()
         done = 0
-        for ids, texts, headings in self.store.iter_texts(2048):
-            vectors = encode_inputs(embedder.encode, texts, headings, HEADING_WEIGHT)
-            hashes = [input_hash(t, h, HEADING_WEIGHT) for t, h in zip(texts, headings)]
-            self.store.set_vectors(ids, vectors, hashes)
-            done += len(ids)
-            if progress:
-                progress(0, done)
+        if remote is None:
+            for ids, texts, headings in self.store.iter_texts(2048):
+                vectors = encode_inputs(embedder.encode, texts, headings, HEADING_WEIGHT)
+                hashes = [input_hash(t, h, HEADING_WEIGHT) for t, h in zip(texts, headings)]
+                self.store.set_vectors(ids, vectors, hashes)
+                done += len(ids)
+                if progress:
+                    progress(0, done)
+        else:  # the passages' own vectors on the cluster; headings blended in here
+            chunks = ((row, row[1]) for row in self.store.iter_texts(2048))
+            for (ids, texts, headings), raw in encode_in_order(chunks, remote):
+                encode = with_early(embedder.encode, dict(zip(texts, raw)))
+                vectors = encode_inputs(encode, texts, headings, HEADING_WEIGHT)
+                hashes = [input_hash(t, h, HEADING_WEIGHT) for t, h in zip(texts, headings)]
+                self.store.set_vectors(ids, vectors, hashes)
+                done += len(ids)
+                if progress:
+                    progress(0, done)
         for rows in self.leads.texts(2048):
             self.leads.set_vectors([a for a, _ in rows], embedder.encode([t for _, t in rows]))
         self.identity.record(embedder, HEADING_WEIGHT)

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError
+from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError, RayMissingError
+from .scale import MaxReplicas, RayAddress, RayServe, Replicas, TargetRequests
 
 console = Console()
 errors = Console(stderr=True)
@@ -32,7 +33,7 @@ class Commands(TyperGroup):
         show_library_notes(errors)
         try:
             return super().invoke(ctx)
-        except (InputError, ArchiveError, ModelError, RemoteError) as exc:
+        except (InputError, ArchiveError, ModelError, RemoteError, RayMissingError) as exc:
             errors.print(f"[red]error:[/red] {plain(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
@@ -107,6 +108,7 @@ def ingest(
         typer.Option("--no-wait", help="Fail at once if another ingest is writing the archive."),
     ] = False,
     as_json: JsonOption = False,
+    ray: RayAddress = None,
 ) -> None:
     """Add or update articles; only new or changed text is embedded."""
 
@@ -125,12 +127,13 @@ def ingest(
         "follow_links": follow_links,
         "wait": not no_wait,
         "on_wait": waiting,
+        "ray": ray,
     }
     with open_archive(data, create=True) as archive:
         if console.is_terminal and not as_json:
-            from .output import progress_bar
+            from .scale import ingest_progress
 
-            with progress_bar(console) as progress:
+            with ingest_progress(console, ray) as progress:
                 report = archive.ingest(paths, progress=progress, **options)
         else:
             report = archive.ingest(paths, **options)
@@ -382,10 +385,11 @@ def reindex(
             "(an archive from before titles gets them into its vectors).",
         ),
     ] = False,
+    ray: RayAddress = None,
 ) -> None:
     """Rebuild the FAISS index from the vectors kept in SQLite (no re-embedding by default)."""
     with open_archive(data) as archive:
-        result = archive.reindex(kind=index, reembed=reembed)
+        result = archive.reindex(kind=index, reembed=reembed, ray=ray)
     console.print(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
@@ -444,8 +448,19 @@ def serve(
     create: Annotated[
         bool, typer.Option("--create", help="Create the archive if the folder holds none.")
     ] = False,
+    ray: RayServe = None,
+    replicas: Replicas = None,
+    max_replicas: MaxReplicas = None,
+    target_requests: TargetRequests = 2.0,
 ) -> None:
     """Run the HTTP API (FastAPI + uvicorn); model and index load once at start-up."""
+    if ray is not None or replicas or max_replicas:
+        from .scale import serve_on_ray
+
+        scaling = {"replicas": replicas, "max_replicas": max_replicas}
+        return serve_on_ray(
+            data, ray, host=host, port=port, target_requests=target_requests, **scaling
+        )
     import uvicorn
 
     from ..api.app import create_app
@@ -456,8 +471,10 @@ def serve(
 
 def run() -> None:
     """Console entry point."""
+    from .scale import with_bare_ray
+
     try:
-        app()
+        app(args=with_bare_ray(sys.argv[1:]))
     except KeyboardInterrupt:
         errors.print("interrupted; what was committed is kept")
         sys.exit(130)

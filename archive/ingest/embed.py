@@ -13,7 +13,7 @@ until `reindex --reembed`, so its vectors are never a mix of two schemes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -60,6 +60,17 @@ def encode_inputs(
     return blend(vectors, heading_vectors, weight)
 
 
+def with_early(encode: Encoder, early: Mapping[str, np.ndarray]) -> Encoder:
+    """`encode` that takes the vectors of texts already encoded elsewhere from `early`."""
+
+    def encode_rest(texts: list[str]) -> np.ndarray:
+        fresh = list(dict.fromkeys(t for t in texts if t not in early))
+        made = dict(zip(fresh, np.asarray(encode(fresh), np.float32))) if fresh else {}
+        return np.vstack([early[t] if t in early else made[t] for t in texts]).astype(np.float32)
+
+    return encode_rest
+
+
 def embed_plan(
     plan: BatchPlan,
     encode: Encoder,
@@ -68,10 +79,15 @@ def embed_plan(
     *,
     force: bool = False,
     heading_weight: float = 0.0,
+    early: Mapping[str, np.ndarray] | None = None,
 ) -> BatchPlan:
     """Fill each write's passages and lead with vectors; only inputs never embedded before are
     encoded (all of them with `force`). Leads (ingest/leads.py) are embedded as plain text,
-    without the heading blend, since the ranking compares them with the query on their own."""
+    without the heading blend, since the ranking compares them with the query on their own.
+    `early`: plain vectors by text already made for this batch (on a cluster, early.py); they
+    stand in for encoding those texts, never for a stored vector."""
+    if early:
+        encode = with_early(encode, early)
     inputs = {
         (t, item.heading): input_hash(t, item.heading, heading_weight)
         for item in plan.to_embed

@@ -8,6 +8,10 @@ waits until every earlier item is committed, because what it decides may depend 
 thread, one item at a time, in input order. Ingest uses it with the model's encoding as `work`
 and one database transaction per batch as `commit`.
 
+By default `prepare` runs one item ahead, on the reader thread. With `ahead=N` it runs on a
+thread of its own, up to N items ahead of planning: ingest on a cluster uses that to send the
+passages of later batches off to be embedded while the writer commits earlier ones.
+
 The first exception of any stage stops the others and is raised to the caller; items committed
 before it stay committed, none after it is committed. Setting `stop` ends the run after the
 item being committed: the ones already committed stay, the rest are dropped.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -33,8 +37,12 @@ def run_in_order(
     commit: Callable[[Any], None],
     stop: threading.Event | None = None,
     depth: int = 2,
+    ahead: int = 0,
 ) -> int:
-    """Run every item through the four steps; returns how many items were committed."""
+    """Run every item through the four steps; returns how many items were committed.
+
+    `ahead`: items `prepare` may run ahead of planning on its own thread (0: one, inline).
+    """
     stop = stop or threading.Event()
     planned: queue.Queue = queue.Queue(maxsize=depth)
     worked: queue.Queue = queue.Queue(maxsize=depth)
@@ -58,12 +66,53 @@ def run_in_order(
                 continue
         return False
 
+    def prepared_items() -> Iterator[tuple[T, Any]]:
+        if ahead <= 0:
+            for item in items:
+                yield item, prepare(item)
+            return
+        ready: queue.Queue = queue.Queue(maxsize=ahead)
+        closed = threading.Event()  # the reader is done with this generator
+
+        def offer(value: Any) -> bool:
+            while not (stop.is_set() or closed.is_set()):
+                try:
+                    ready.put(value, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def prepare_ahead() -> None:
+            try:
+                for item in items:
+                    if stop.is_set() or not offer((item, prepare(item))):
+                        return
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                fail(exc)
+            finally:
+                offer(_DONE)
+
+        preparer = threading.Thread(target=prepare_ahead, name="pipeline-prepare", daemon=True)
+        preparer.start()
+        try:
+            while not stop.is_set():
+                try:
+                    entry = ready.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if entry is _DONE:
+                    return
+                yield entry
+        finally:  # finished, stopped, or the reader failed: the preparer stops at its next offer
+            closed.set()
+            preparer.join()
+
     def read() -> None:
         try:
-            for number, item in enumerate(items):
+            for number, (item, prepared) in enumerate(prepared_items()):
                 if stop.is_set():
                     return
-                prepared = prepare(item)
                 with committed:
                     committed.wait_for(lambda n=number: stop.is_set() or last["committed"] >= n - 1)
                 if stop.is_set() or not put(planned, (number, plan(item, prepared))):

@@ -18,7 +18,7 @@ from .model_folder import FolderEmbedder
 
 
 class TorchEmbedder(FolderEmbedder):
-    """A local sentence-transformers folder on torch (CPU)."""
+    """A local sentence-transformers folder on torch (CPU; `device="cuda"` on a GPU worker)."""
 
     backend = "torch"
     family = "fp32"
@@ -29,11 +29,13 @@ class TorchEmbedder(FolderEmbedder):
         *,
         batch_size: int | None = None,
         threads: int | None = None,
+        device: str = "cpu",
         **_: object,
     ) -> None:
         super().__init__(model_path)
         self.batch_size = batch_size or 32
         self.threads = default_threads(threads)
+        self.device = device
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if self._counter is None:  # a folder without tokenizer.json: the model's own tokenizer
@@ -54,7 +56,7 @@ class TorchEmbedder(FolderEmbedder):
 
         transformers_logging.disable_progress_bar()
         try:
-            return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            return SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
         except Exception as exc:  # a folder that is not a sentence-transformers model
             raise ModelError(f"{self.path}: cannot load embedding model ({exc})") from exc
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,9 +171,12 @@ class VectorIndex:
             **lineage,
             **self.stamp(),
         }
+        # Temporary names of this process and thread alone: where the lock is not available
+        # (no fcntl, a read-only lock file), two savers still never write into one file.
+        unique = f"{os.getpid()}-{threading.get_ident()}.tmp"
         with files_locked(path, exclusive=True):
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            stamp_tmp = path.with_suffix(".json.tmp")
+            tmp = path.with_name(f"{path.name}.{unique}")
+            stamp_tmp = path.with_name(f"{stamp_path(path).name}.{unique}")
             try:
                 faiss.write_index(self.index, str(tmp))
                 stamp_tmp.write_text(json.dumps(stamp))
@@ -211,6 +215,13 @@ def stamp_path(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
+def leftovers(path: Path) -> list[Path]:
+    """Temporary files of saves of this index (`vectors.faiss.PID-THREAD.tmp`, its stamp's,
+    and the fixed `vectors.faiss.tmp` / `vectors.json.tmp` of earlier versions)."""
+    names = (path.name, stamp_path(path).name)
+    return [found for name in names for found in path.parent.glob(f"{name}*.tmp")]
+
+
 @contextmanager
 def files_locked(path: Path, *, exclusive: bool) -> Iterator[None]:
     """Hold the advisory lock of an index's files (`vectors.lock` beside `vectors.faiss`):
@@ -231,7 +242,7 @@ def files_locked(path: Path, *, exclusive: bool) -> Iterator[None]:
         if not exclusive:
             # No writer holds the lock now, so temporary files left beside are from a killed
             # process: remove them.
-            for leftover in (path.with_suffix(path.suffix + ".tmp"), path.with_suffix(".json.tmp")):
+            for leftover in leftovers(path):
                 leftover.unlink(missing_ok=True)
         yield
     finally:

@@ -51,8 +51,9 @@ def test_preparing_runs_ahead_of_the_work():
     assert overlap.is_set()  # item 1 was prepared while item 0 was being worked on
 
 
+@pytest.mark.parametrize("ahead", [0, 3])
 @pytest.mark.parametrize("stage", ["prepare", "plan", "work", "commit", "items"])
-def test_an_error_in_any_stage_reaches_the_caller_and_stops_the_rest(stage: str):
+def test_an_error_in_any_stage_reaches_the_caller_and_stops_the_rest(stage: str, ahead: int):
     committed: list[int] = []
 
     def fails_at(name: str, value: int) -> int:
@@ -76,8 +77,36 @@ def test_an_error_in_any_stage_reaches_the_caller_and_stops_the_rest(stage: str)
             plan=lambda i, p: fails_at("plan", p),
             work=lambda p: fails_at("work", p),
             commit=commit,
+            ahead=ahead,
         )
     assert committed == list(range(len(committed))) and len(committed) <= 3
+    assert not [t for t in threading.enumerate() if t.name.startswith("pipeline-")]
+
+
+def test_ahead_prepares_up_to_that_many_items_before_planning_needs_them():
+    prepared: list[int] = []
+    seen_at_plan: dict[int, int] = {}
+
+    def prepare(item: int) -> int:
+        prepared.append(item)
+        return item
+
+    def plan(item: int, value: int) -> int:
+        seen_at_plan[item] = len(prepared)
+        return value
+
+    def work(item: int) -> int:
+        if item == 0:  # the writer is slow: the preparer runs ahead meanwhile
+            deadline = time.monotonic() + 2
+            while len(prepared) < 5 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return item
+
+    committed: list[int] = []
+    run_in_order(range(30), prepare=prepare, plan=plan, work=work, commit=committed.append, ahead=4)
+    assert committed == list(range(30)) and prepared == list(range(30))
+    assert seen_at_plan[1] >= 5  # items 1-4 were prepared while item 0 was worked on
+    assert all(seen_at_plan[i] <= i + 4 + 2 for i in seen_at_plan)  # never more than ahead
     assert not [t for t in threading.enumerate() if t.name.startswith("pipeline-")]
 
 

@@ -124,3 +124,41 @@ def test_an_ivf_index_saved_with_an_older_lower_nprobe_searches_with_todays(tmp_
     index.save(tmp_path / "v.faiss", generation=1)
     loaded, _ = load_index(tmp_path / "v.faiss", 384)
     assert loaded.nprobe == ivf_nprobe(64) == 64  # 3,000 vectors: 64 lists, all visited
+
+
+def test_concurrent_saves_of_one_index_never_mix(tmp_path: Path):
+    """Processes and threads saving one archive's index each write temporary files of their
+    own (and under the files' lock): what is left is one whole save and its own stamp."""
+    import os
+    import threading
+
+    path = tmp_path / "vectors.faiss"
+    small = build_index("flat", 8, np.arange(3), clustered(3, seed=1, dimension=8))
+    large = build_index("flat", 8, np.arange(50), clustered(50, seed=2, dimension=8))
+
+    def save_often(index, generation: int) -> None:
+        for _ in range(20):
+            index.save(path, generation)
+
+    threads = [threading.Thread(target=save_often, args=a) for a in ((small, 1), (large, 2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "vectors.faiss",
+        "vectors.json",
+        "vectors.lock",
+    ]
+    loaded, generation = load_index(path, 8)
+    assert (len(loaded), generation) in ((3, 1), (50, 2))
+    # a save killed half-way leaves its own temporary files; the next reader removes them
+    leftover = tmp_path / f"vectors.faiss.{os.getpid()}-1.tmp"
+    leftover.write_bytes(b"half")
+    (tmp_path / "vectors.json.tmp").write_text("{")
+    assert load_index(path, 8)[1] in (1, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "vectors.faiss",
+        "vectors.json",
+        "vectors.lock",
+    ]
