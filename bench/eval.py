@@ -203,6 +203,13 @@ def titles_table(name: str, work: Path, backend: str | None) -> None:
             tail = cells if label == "on" else " | ".join(["", "", ""])
             print(f"| {mode} | {label} | {r['mrr']:.3f} | {r['ndcg']:.3f} | {r['recall']:.3f} "
                   f"| {tail} |")  # fmt: skip
+    from newsarchive.archive.evaluate import load_queries
+
+    print(f"\n#### {name}: hybrid rankings on the titles-on archive\n")
+    print("| set | queries | ranking | MRR@10 | nDCG@10 | R@10 | Δ MRR vs plain RRF [95% CI] p "
+          "| Δ nDCG [95% CI] p |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    comparison(on, f"{name} questions, titles on", "all", load_queries(queries), RANKINGS)
     off.close()
     on.close()
 
