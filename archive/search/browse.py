@@ -11,22 +11,20 @@ from __future__ import annotations
 import time
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import InputError
 from .collapse import also_in
 from .cursor import MAX_CURSOR_CHARS, fingerprint
 from .facets import MAX_FACET_SIZE, Facet, facets_of
-from .filters import Filters
 from .matching import MatchScope, MatchSets
 from .order import date_page
-from .request import MAX_LIMIT, SearchRequest, describe
+from .request import MAX_LIMIT, FilteredRequest, SearchRequest
 from .timeline import Timeline, TimelineOption, timeline_of
 
 BROWSE_LIMIT = 20
 
 
-class BrowseRequest(BaseModel):
+class BrowseRequest(FilteredRequest):
     """Filters, date order and paging, without a query."""
 
     model_config = ConfigDict(extra="forbid")
@@ -51,16 +49,6 @@ class BrowseRequest(BaseModel):
     )
 
     # The same readings of `source` and `where` as a search's.
-    @field_validator("source", mode="before")
-    @classmethod
-    def _sources(cls, value: Any) -> Any:
-        return SearchRequest._sources(value)
-
-    @field_validator("where", mode="before")
-    @classmethod
-    def _where(cls, value: Any) -> Any:
-        return SearchRequest._where(value)
-
     @field_validator("facets", mode="before")
     @classmethod
     def _facets(cls, value: Any) -> Any:
@@ -69,13 +57,7 @@ class BrowseRequest(BaseModel):
     @classmethod
     def make(cls, **options: Any) -> BrowseRequest:
         """Build from keyword arguments; a bad value is one InputError naming the field."""
-        try:
-            return cls(**{k: v for k, v in options.items() if v is not None})
-        except ValidationError as exc:
-            raise InputError(describe(exc.errors())) from None
-
-    def filters(self) -> Filters:
-        return Filters(since=self.since, until=self.until, sources=self.source, where=self.where)
+        return cls.build(**options)
 
     def order_key(self) -> str:
         return fingerprint([self.sort, None, self.since, self.until, self.source, self.where])

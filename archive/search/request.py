@@ -8,7 +8,7 @@ response carries.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,9 @@ from .facets import MAX_FACET_SIZE, MAX_FACETS, Facet, check_facets
 from .filters import FIELD_RE, Filters, check_field, parse_where
 from .timeline import Timeline, TimelineOption
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 MODES = ("hybrid", "semantic", "keyword")
 Mode = Literal["hybrid", "semantic", "keyword"]
 Fusion = Literal["score", "rrf", "rrf60"]  # search/fusion.py's FUSIONS
@@ -39,7 +42,49 @@ CANDIDATE_DEPTH = 500  # passages per retriever; also the deepest page reachable
 NOT_BLANK = re.compile(r"[^\s\x1c-\x1f\x85\ufeff]")
 
 
-class SearchRequest(BaseModel):
+class FilteredRequest(BaseModel):
+    """What every request that filters articles shares (search, browse, similar): `source` and
+    `where` read the same way, `filters()`, and building from keyword arguments with a bad value
+    as one InputError naming the field. Each request declares its own fields."""
+
+    if TYPE_CHECKING:
+        since: str | None
+        until: str | None
+        source: list[str]
+        where: dict[str, list[str]]
+
+    @field_validator("source", mode="before", check_fields=False)
+    @classmethod
+    def _sources(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else (value or [])
+
+    @field_validator("where", mode="before", check_fields=False)
+    @classmethod
+    def _where(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, (list, tuple)):
+            return parse_where(list(value))
+        if isinstance(value, dict):
+            return {
+                check_field(k): list(v) if isinstance(v, (list, tuple)) else [v]
+                for k, v in value.items()
+            }
+        return value
+
+    @classmethod
+    def build(cls, **options: Any) -> Self:
+        """The request from keyword arguments (None: the default)."""
+        try:
+            return cls(**{k: v for k, v in options.items() if v is not None})
+        except ValidationError as exc:
+            raise InputError(describe(exc.errors())) from None
+
+    def filters(self) -> Filters:
+        return Filters(since=self.since, until=self.until, sources=self.source, where=self.where)
+
+
+class SearchRequest(FilteredRequest):
     """A query with its filters and paging. `where` takes `{"topics": ["grain"]}` or
     `["topics=grain"]`; `source` a name or a list of names."""
 
@@ -116,25 +161,6 @@ class SearchRequest(BaseModel):
             raise ValueError("query is empty")
         return value
 
-    @field_validator("source", mode="before")
-    @classmethod
-    def _sources(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else (value or [])
-
-    @field_validator("where", mode="before")
-    @classmethod
-    def _where(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        if isinstance(value, (list, tuple)):
-            return parse_where(list(value))
-        if isinstance(value, dict):
-            return {
-                check_field(k): list(v) if isinstance(v, (list, tuple)) else [v]
-                for k, v in value.items()
-            }
-        return value
-
     @model_validator(mode="after")
     def _text(self) -> SearchRequest:
         fields = {"q": self.query, "since": self.since, "until": self.until}
@@ -151,13 +177,7 @@ class SearchRequest(BaseModel):
             raise InputError("query is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
-        try:
-            return cls(query=query, **{k: v for k, v in options.items() if v is not None})
-        except ValidationError as exc:
-            raise InputError(describe(exc.errors())) from None
-
-    def filters(self) -> Filters:
-        return Filters(since=self.since, until=self.until, sources=self.source, where=self.where)
+        return cls.build(query=query, **options)
 
     def order_key(self) -> str:
         """What a cursor must come from: the same results in the same order."""

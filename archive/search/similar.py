@@ -15,12 +15,12 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ..errors import InputError
 from .collapse import collapse, group_by_article
-from .filters import FIELD_RE, Filters
-from .request import CANDIDATE_DEPTH, MAX_LIMIT, SearchRequest, SearchResponse, describe
+from .filters import FIELD_RE
+from .request import CANDIDATE_DEPTH, MAX_LIMIT, FilteredRequest, SearchResponse
 
 if TYPE_CHECKING:
     from .searcher import Searcher
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAX_TEXT_CHARS = 10_000
 
 
-class SimilarRequest(BaseModel):
+class SimilarRequest(FilteredRequest):
     """Similar to a stored article (its id is given apart) or to `text`, with filters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,25 +58,10 @@ class SimilarRequest(BaseModel):
             raise ValueError("text is empty")
         return value
 
-    @field_validator("source", mode="before")
-    @classmethod
-    def _sources(cls, value: Any) -> Any:
-        return SearchRequest._sources(value)
-
-    @field_validator("where", mode="before")
-    @classmethod
-    def _where(cls, value: Any) -> Any:
-        return SearchRequest._where(value)
-
     @classmethod
     def make(cls, **options: Any) -> SimilarRequest:
-        try:
-            return cls(**{k: v for k, v in options.items() if v is not None})
-        except ValidationError as exc:
-            raise InputError(describe(exc.errors())) from None
-
-    def filters(self) -> Filters:
-        return Filters(since=self.since, until=self.until, sources=self.source, where=self.where)
+        """Build from keyword arguments; a bad value is one InputError naming the field."""
+        return cls.build(**options)
 
 
 class StoredArticles(Protocol):
