@@ -23,24 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hostile_files import make_all  # noqa: E402
+from hostile_files import EndlessAnswer, make_all  # noqa: E402
 from processes import hash_env, measured_peak  # noqa: E402
-
-
-class Endless(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        self.send_response(200)
-        self.send_header("content-type", "text/html")
-        self.end_headers()
-        chunk = b"<p>" + b"word " * 13_000 + b"</p>"
-        try:
-            while True:
-                self.wfile.write(chunk)
-        except OSError:
-            pass
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 def largest_accepted(folder: Path) -> list[tuple[str, str]]:
@@ -76,7 +60,7 @@ def main() -> None:
         files = make_all(folder / "hostile")
         good = folder / "good.jsonl"
         good.write_text(json.dumps({"id": "g", "body": "One valid article."}) + "\n")
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EndlessAnswer)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/endless.html"
         inputs = [(str(good), "a valid one-article file (baseline)")]

@@ -7,6 +7,7 @@ tests/archive/test_hostile_inputs.py and bench/hostile.py."""
 from __future__ import annotations
 
 import gzip
+import http.server
 import json
 import os
 import random
@@ -166,3 +167,22 @@ def make_fifo(folder: Path) -> Path | None:
     except (AttributeError, OSError):
         return None
     return path
+
+
+class EndlessAnswer(http.server.BaseHTTPRequestHandler):
+    """An HTTP server's answer that never ends (HTML, 65 KB at a time): a fetch must stop at
+    its size cap."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.end_headers()
+        chunk = b"<p>" + b"word " * 13_000 + b"</p>"
+        try:
+            while True:
+                self.wfile.write(chunk)
+        except OSError:
+            pass
+
+    def log_message(self, *args) -> None:
+        pass

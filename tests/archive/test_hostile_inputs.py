@@ -17,7 +17,7 @@ import pytest
 from newsarchive.archive import Archive
 
 from conftest import SEED, write_jsonl
-from hostile_files import make_all, make_fifo
+from hostile_files import EndlessAnswer, make_all, make_fifo
 from processes import COMMAND, hash_env, measured_peak
 
 MAX_RSS_MB = 400  # a `newsarchive ingest` process at rest is ~90-120 MB
@@ -77,22 +77,7 @@ def test_hostile_files_are_refused_in_bounded_memory_and_change_nothing(
 
 @pytest.mark.slow
 def test_an_endless_http_answer_and_a_pipe_in_a_folder(tmp_path: Path):
-    class Endless(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("content-type", "text/html")
-            self.end_headers()
-            chunk = b"<p>" + b"word " * 13_000 + b"</p>"
-            try:
-                while True:
-                    self.wfile.write(chunk)
-            except OSError:
-                pass
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EndlessAnswer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/page.html"
