@@ -17,6 +17,13 @@ from typing import Any
 from .base import Embedder, ModelError
 
 FINGERPRINT_VERSION = "2"
+# sentence-transformers 5's `pooling_mode` names -> the older per-mode flags
+POOLING_FLAGS = {
+    "mean": "pooling_mode_mean_tokens",
+    "cls": "pooling_mode_cls_token",
+    "max": "pooling_mode_max_tokens",
+    "mean_sqrt_len_tokens": "pooling_mode_mean_sqrt_len_tokens",
+}
 
 
 def default_model_path() -> Path:
@@ -58,7 +65,19 @@ class ModelFolder:
         for module in self.modules:
             if module.get("type", "").endswith("Pooling"):
                 relative = module.get("path", relative)
-        return self._json(f"{relative}/config.json") or {"pooling_mode_mean_tokens": True}
+        config = self._json(f"{relative}/config.json") or {"pooling_mode_mean_tokens": True}
+        # sentence-transformers 5 writes one `pooling_mode` ("mean", "cls", "max", or a list
+        # of them) instead of a flag per mode; a folder it saved (a fine-tuned model) must
+        # pool the same way, so the name becomes the flag the backends read.
+        modes = config.get("pooling_mode")
+        for mode in [modes] if isinstance(modes, str) else modes or []:
+            flag = POOLING_FLAGS.get(str(mode).lower())
+            if flag is None:
+                raise ModelError(f"{self.path}: pooling mode {mode!r} is not supported")
+            config = {**config, flag: True}
+        if "embedding_dimension" in config:
+            config.setdefault("word_embedding_dimension", config["embedding_dimension"])
+        return config
 
     @cached_property
     def normalize(self) -> bool:
