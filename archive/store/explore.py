@@ -8,9 +8,11 @@ over metadata), never Python loops over rows. The transaction is rolled back at 
 both empties the temporary table and releases the snapshot. Browsing (no query) reads the
 articles table through the filters directly.
 
-Part (a) of the set, the articles holding every word of the query, is one FTS5 match per term,
-mapped to article ids through the narrow passages_owner index and intersected, so the words may
-be in different passages of the article.
+Part (a) of the set, the articles holding every word of the query (the words may be in
+different passages of the article), is computed first, rarest term first (every_word.py), and
+the count and the temporary table are both made from it, filters and generation bounds applied
+here, so `total` and what `open` materialises agree. `reference_rows` keeps the same set in
+plain SQL (one FTS5 match per term, intersected) for the tests and the benchmark.
 
 A timeline's `all` (articles per day passing the filters, whatever the query) and a browse's
 total change only when the archive does, so the last few are kept per (generation, filters).
@@ -23,13 +25,14 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..search.cursor import DateKey
+from .every_word import articles_with_every_term
 from .fts import fts_terms
 
 if TYPE_CHECKING:
@@ -58,9 +61,38 @@ def _generations(scope: MatchScope) -> tuple[str, list[Any]]:
     return clause, params
 
 
-def matching_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[Any]]:
+def matching_rows(
+    scope: MatchScope, every: Collection[str], columns: str = NARROW
+) -> tuple[str, list[Any]]:
     """A SELECT of `columns` of the matching set's articles (a query's scope), and its
-    parameters."""
+    parameters; `every` is part (a), the ids of the articles holding every term
+    (every_word.py), filtered here."""
+    filters, filter_params = scope.filters.to_sql("a")
+    generations, generation_params = _generations(scope)
+    parts: list[str] = []
+    params: list[Any] = []
+    if every:
+        parts.append(
+            f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
+            f"WHERE a.id IN (SELECT value FROM json_each(?)) AND {filters}{generations}"
+        )
+        params += [json.dumps(sorted(every), ensure_ascii=False)]
+        params += [*filter_params, *generation_params]
+    if scope.candidates:  # ranked with the filters already applied
+        parts.append(
+            f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
+            "WHERE a.id IN (SELECT value FROM json_each(?))" + generations
+        )
+        params += [json.dumps(list(scope.candidates), ensure_ascii=False), *generation_params]
+    if not parts:
+        return f"SELECT {columns} FROM articles a WHERE 0", []
+    return " UNION ".join(parts), params
+
+
+def reference_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[Any]]:
+    """The matching set in plain SQL, part (a) as one FTS5 match per term intersected: the
+    definition `matching_rows` with every_word.py must agree with, kept for the tests and
+    bench/count_1m.py (it costs in proportion to the commonest term's matches)."""
     filters, filter_params = scope.filters.to_sql("a")
     generations, generation_params = _generations(scope)
     parts: list[str] = []
@@ -73,7 +105,7 @@ def matching_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[A
             f"WHERE a.id IN ({every_word}) AND {filters}{generations}"
         )
         params += [*terms, *filter_params, *generation_params]
-    if scope.candidates:  # ranked with the filters already applied
+    if scope.candidates:
         parts.append(
             f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
             "WHERE a.id IN (SELECT value FROM json_each(?))" + generations
@@ -84,19 +116,37 @@ def matching_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[A
     return " UNION ".join(parts), params
 
 
-def matching_ids(scope: MatchScope) -> tuple[str, list[Any]]:
-    """The matching set's article ids when nothing but the query limits it: counted without
-    reading the articles table."""
-    parts: list[str] = []
-    params: list[Any] = []
+def reference_count(conn: sqlite3.Connection, scope: MatchScope) -> int:
+    """The size of a query's matching set by the plain SQL, as `count` computed it before
+    every_word.py: article ids only when nothing but the query limits the set."""
     terms = fts_terms(scope.query or "")
-    if terms:
-        parts.append(" INTERSECT ".join([TERM_ARTICLES] * len(terms)))
-        params += terms
-    if scope.candidates:
-        parts.append("SELECT value FROM json_each(?)")
-        params.append(json.dumps(list(scope.candidates), ensure_ascii=False))
-    return (" UNION ".join(parts) or "SELECT NULL WHERE 0"), params
+    unlimited = scope.filters.is_empty() and scope.after_generation is None
+    if unlimited and scope.until_generation is None:
+        parts: list[str] = []
+        params: list[Any] = []
+        if terms:
+            parts.append(" INTERSECT ".join([TERM_ARTICLES] * len(terms)))
+            params += terms
+        if scope.candidates:
+            parts.append("SELECT value FROM json_each(?)")
+            params.append(json.dumps(list(scope.candidates), ensure_ascii=False))
+        select = " UNION ".join(parts) or "SELECT NULL WHERE 0"
+    else:
+        select, params = reference_rows(scope, "a.rowid")
+    return int(conn.execute(f"SELECT COUNT(*) FROM ({select})", params).fetchone()[0])
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read snapshot across several statements (a no-op inside an open transaction)."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("ROLLBACK")
 
 
 class MatchingView:
@@ -247,20 +297,18 @@ class ExploreStore:
 
     def count(self, scope: MatchScope) -> int:
         """The size of the matching set, without materialising it."""
-        if scope.query is None:
-            filters, params = scope.filters.to_sql("a")
-            generations, generation_params = _generations(scope)
-            sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
-            params = [*params, *generation_params]
-        else:
+        with self.store.reading() as conn, snapshot(conn):
+            if scope.query is None:
+                filters, params = scope.filters.to_sql("a")
+                generations, generation_params = _generations(scope)
+                sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
+                return int(conn.execute(sql, [*params, *generation_params]).fetchone()[0])
+            every = articles_with_every_term(conn, fts_terms(scope.query))
             unlimited = scope.filters.is_empty() and scope.after_generation is None
-            if unlimited and scope.until_generation is None:
-                select, params = matching_ids(scope)
-            else:
-                select, params = matching_rows(scope, "a.rowid")
-            sql = f"SELECT COUNT(*) FROM ({select})"
-        with self.store.reading() as conn:
-            return int(conn.execute(sql, params).fetchone()[0])
+            if unlimited and scope.until_generation is None:  # ids only, no article read
+                return len(every.union(scope.candidates))
+            select, params = matching_rows(scope, every, "a.rowid")
+            return int(conn.execute(f"SELECT COUNT(*) FROM ({select})", params).fetchone()[0])
 
     @contextmanager
     def open(self, scope: MatchScope) -> Iterator[MatchingView]:
@@ -279,7 +327,8 @@ class ExploreStore:
                 conn.execute("BEGIN")
                 try:
                     if scope.query is not None:
-                        select, params = matching_rows(scope)
+                        every = articles_with_every_term(conn, fts_terms(scope.query))
+                        select, params = matching_rows(scope, every)
                         conn.execute(
                             "INSERT OR IGNORE INTO temp.explore_match (rid, id, date, source) "
                             + select,
