@@ -32,12 +32,20 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 # Microseconds, measured on the 1M-passage synthetic archive (bench/count_1m.py --costs):
 # mapping one match to its article, fetching one matching passage id, finding one article's
-# passage ids, and one FTS5 seek inside a run of passage ids (FTS5 restarts its query per run).
-COSTS_US = {"owner": 1.2, "rowid": 0.3, "span": 2.6, "seek": 50.0}
+# passage ids, and one FTS5 seek inside a run of passage ids (FTS5 restarts its query per run
+# and walks each of the index's segments from the start of the term's doclist there, unless
+# the doclist is long enough to have its own index: 25-450 us, about 100 typically).
+COSTS_US = {"owner": 1.2, "rowid": 0.25, "span": 2.5, "seek": 100.0}
 COUNT_CAPS = (1024, 4096, 16384, 65536, 262144, None)  # growing caps while ordering the terms
+# Past COMMON matches for the rarest term the answer is large anyway: the terms up to JOIN_RATIO
+# times as common are intersected in SQL, as the plain definition does, with no ids in Python.
+COMMON = 16384
+JOIN_RATIO = 4
+NONE = "SELECT NULL WHERE 0"
 
 MATCHES = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?"
 OWNERS = (
@@ -65,7 +73,8 @@ def count_matches(conn: sqlite3.Connection, term: str, cap: int | None) -> int:
 
 def rarest_first(conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[str, int, bool]]:
     """(term, count, exact) rarest first: every term is counted up to a cap that grows until
-    some term's count is exact; terms left over the cap come last, their count a lower bound."""
+    two terms' counts are exact (the first two steps, on the most articles, cost the most);
+    terms left over the cap come last, their count a lower bound."""
     known: dict[str, tuple[int, bool]] = {}
     pending = list(dict.fromkeys(terms))
     for cap in COUNT_CAPS:
@@ -73,7 +82,7 @@ def rarest_first(conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[s
             n = count_matches(conn, term, cap)
             known[term] = (n, cap is None or n < cap)
         pending = [t for t in pending if not known[t][1]]
-        if len(pending) < len(known):  # some count is exact: it is below every capped one
+        if len(known) - len(pending) >= min(2, len(known)):  # exact counts are below the rest
             break
     return sorted(((t, n, exact) for t, (n, exact) in known.items()), key=lambda x: x[1])
 
@@ -115,13 +124,15 @@ class Survivors:
 def with_term(survivors: Survivors, term: str, count: int, exact: bool) -> set[str]:
     """The surviving articles holding `term`, by whichever of the three ways costs least."""
     conn = survivors.conn
-    seek = survivors.spans_cost() + COSTS_US["seek"] * len(survivors.articles)
-    fetch_ids = survivors.spans_cost() + COSTS_US["rowid"] * count
+    spans = survivors.spans_cost()
+    seek = spans + COSTS_US["seek"] * len(survivors.articles)
+    if not exact:  # a lower bound: counted on only as far as fetching could still win
+        cap = int(max((seek - spans) / COSTS_US["rowid"], seek / COSTS_US["owner"])) + 1
+        if count < cap:
+            count = count_matches(conn, term, cap)
+            exact = count < cap
+    fetch_ids = spans + COSTS_US["rowid"] * count
     fetch_owners = COSTS_US["owner"] * count
-    if seek > min(fetch_ids, fetch_owners) and not exact:  # a lower bound: count it all
-        count, exact = count_matches(conn, term, None), True
-        fetch_ids = survivors.spans_cost() + COSTS_US["rowid"] * count
-        fetch_owners = COSTS_US["owner"] * count
     best = min(seek, fetch_ids, fetch_owners)
     if best == fetch_owners:
         return {row[0] for row in conn.execute(OWNERS, [term])}
@@ -133,18 +144,37 @@ def with_term(survivors: Survivors, term: str, count: int, exact: bool) -> set[s
     return {row[0] for row in conn.execute(SEEK, [ranges, term])}
 
 
-def articles_with_every_term(conn: sqlite3.Connection, terms: Sequence[str]) -> set[str]:
-    """Ids of the articles whose passages, together, match every FTS5 term (fts.fts_terms);
-    read on `conn`, which should hold one snapshot (a read transaction) across the calls."""
+def articles_with_every_term(
+    conn: sqlite3.Connection, terms: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """A SELECT of the ids of the articles whose passages, together, match every FTS5 term
+    (fts.fts_terms), and its parameters: the ids themselves when found here, or the SQL
+    intersection when every term is common. Read on `conn`, which should hold one snapshot (a
+    read transaction) across the calls and the statement that uses the SELECT."""
     if not terms:
-        return set()
+        return NONE, []
     ordered = rarest_first(conn, terms)
-    first, count, _ = ordered[0]
-    if count == 0:
-        return set()
-    survivors = Survivors(conn, {row[0] for row in conn.execute(OWNERS, [first])})
-    for term, count, exact in ordered[1:]:
+    first, rarest, _ = ordered[0]
+    if rarest == 0:
+        return NONE, []
+    joined, rest = [first], ordered[1:]
+    if rarest > COMMON:  # every term is common: the commonest but few are intersected in SQL
+        cap = JOIN_RATIO * rarest
+        rest = []
+        for term, count, exact in ordered[1:]:
+            if not exact and count <= cap:
+                count = count_matches(conn, term, cap + 1)
+                exact = count <= cap
+            if count <= cap:
+                joined.append(term)
+            else:
+                rest.append((term, count, exact))
+    sql = " INTERSECT ".join([OWNERS] * len(joined))
+    if not rest:
+        return sql, joined
+    survivors = Survivors(conn, {row[0] for row in conn.execute(sql, joined)})
+    for term, count, exact in rest:
         if not survivors.articles:
             break
         survivors.keep(with_term(survivors, term, count, exact))
-    return survivors.articles
+    return "SELECT value FROM json_each(?)", [json.dumps(sorted(survivors.articles))]

@@ -25,14 +25,14 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..search.cursor import DateKey
-from .every_word import articles_with_every_term
+from .every_word import NONE, articles_with_every_term
 from .fts import fts_terms
 
 if TYPE_CHECKING:
@@ -62,22 +62,21 @@ def _generations(scope: MatchScope) -> tuple[str, list[Any]]:
 
 
 def matching_rows(
-    scope: MatchScope, every: Collection[str], columns: str = NARROW
+    scope: MatchScope, every: tuple[str, list[Any]], columns: str = NARROW
 ) -> tuple[str, list[Any]]:
     """A SELECT of `columns` of the matching set's articles (a query's scope), and its
-    parameters; `every` is part (a), the ids of the articles holding every term
-    (every_word.py), filtered here."""
+    parameters; `every` is part (a), a SELECT of the ids of the articles holding every term
+    and its parameters (every_word.py), filtered here."""
     filters, filter_params = scope.filters.to_sql("a")
     generations, generation_params = _generations(scope)
     parts: list[str] = []
     params: list[Any] = []
-    if every:
+    if every[0] != NONE:
         parts.append(
             f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
-            f"WHERE a.id IN (SELECT value FROM json_each(?)) AND {filters}{generations}"
+            f"WHERE a.id IN ({every[0]}) AND {filters}{generations}"
         )
-        params += [json.dumps(sorted(every), ensure_ascii=False)]
-        params += [*filter_params, *generation_params]
+        params += [*every[1], *filter_params, *generation_params]
     if scope.candidates:  # ranked with the filters already applied
         parts.append(
             f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
@@ -306,8 +305,12 @@ class ExploreStore:
             every = articles_with_every_term(conn, fts_terms(scope.query))
             unlimited = scope.filters.is_empty() and scope.after_generation is None
             if unlimited and scope.until_generation is None:  # ids only, no article read
-                return len(every.union(scope.candidates))
-            select, params = matching_rows(scope, every, "a.rowid")
+                select, params = every
+                if scope.candidates:
+                    select += " UNION SELECT value FROM json_each(?)"
+                    params = [*params, json.dumps(list(scope.candidates), ensure_ascii=False)]
+            else:
+                select, params = matching_rows(scope, every, "a.rowid")
             return int(conn.execute(f"SELECT COUNT(*) FROM ({select})", params).fetchone()[0])
 
     @contextmanager
