@@ -129,7 +129,8 @@ def reference_count(conn: sqlite3.Connection, scope: MatchScope) -> int:
         if scope.candidates:
             parts.append("SELECT value FROM json_each(?)")
             params.append(json.dumps(list(scope.candidates), ensure_ascii=False))
-        select = " UNION ".join(parts) or "SELECT NULL WHERE 0"
+        # DISTINCT: a single term with no candidates listed an article once per passage
+        select = "SELECT DISTINCT * FROM (" + (" UNION ".join(parts) or "SELECT NULL WHERE 0") + ")"
     else:
         select, params = reference_rows(scope, "a.rowid")
     return int(conn.execute(f"SELECT COUNT(*) FROM ({select})", params).fetchone()[0])
