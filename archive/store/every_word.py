@@ -16,15 +16,21 @@ these articles hold this term" in full:
   only articles still in the set are looked at; every id in a run is the article's own, so a
   match found there is a match in the article.
 
-A simple cost model (COSTS_US, measured at a million passages, bench/README.md) picks fetch or
-check per term; as soon as the set is empty the answer is empty and the commoner terms are
-never read. Terms are ordered by their match counts, counted with growing caps (counting in
-FTS5's C loop costs a few per cent of fetching), so a very common term is never counted in
-full unless every term is common.
+A simple cost model (COSTS_US, measured at a million passages: bench/count_1m.py --costs)
+picks among the three per term, by the survivors' number and the term's match count; as soon
+as the set is empty the answer is empty and the commoner terms are never read. Terms are
+ordered by their match counts, counted with caps that grow until two counts are exact
+(counting in FTS5's C loop costs about 3% of fetching), and a later term's count goes only as
+far as fetching could still beat checking, so a very common term is never counted in full
+unless every term is common.
 
-What stays expensive: a query whose every term is common (or a single common word), since then
-the answer itself is large and the rarest term's matches must all be mapped to articles
-(about 1.2 us per matching passage).
+When every term is common (the rarest past COMMON matches), the answer is large anyway: the
+rarest terms are intersected in SQL as the plain definition does (no ids through Python), the
+commoner rest checked against the result. This shape stays as expensive as before: about
+1.2 us per matching passage of the intersected terms (a single common word included).
+
+The answer is a SELECT of article ids (the SQL intersection, or the ids found), so the count
+and the materialised set (explore.py) are built from the same one.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from typing import Any
 # and walks each of the index's segments from the start of the term's doclist there, unless
 # the doclist is long enough to have its own index: 25-450 us, about 100 typically).
 COSTS_US = {"owner": 1.2, "rowid": 0.25, "span": 2.5, "seek": 100.0}
-COUNT_CAPS = (1024, 4096, 16384, 65536, 262144, None)  # growing caps while ordering the terms
+COUNT_CAPS = (*(1024 << i for i in range(9)), None)  # growing caps while ordering the terms
 # Past COMMON matches for the rarest term the answer is large anyway: the terms up to JOIN_RATIO
 # times as common are intersected in SQL, as the plain definition does, with no ids in Python.
 COMMON = 16384
