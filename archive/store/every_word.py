@@ -37,15 +37,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+# Articles of these passage ids from an in-memory passage -> article map at the caller's
+# snapshot, or None (then SQL maps them): the facade passes index/passage_map.py's.
+Owners = Callable[[np.ndarray], "set[str] | None"]
+
 # Microseconds, measured on the 1M-passage synthetic archive (bench/count_1m.py --costs):
-# mapping one match to its article, fetching one matching passage id, finding one article's
+# mapping one match to its article in SQL (or with a passage map: "mapped"), fetching one
+# matching passage id, finding one article's
 # passage ids, and one FTS5 seek inside a run of passage ids (FTS5 restarts its query per run
 # and walks each of the index's segments from the start of the term's doclist there, unless
 # the doclist is long enough to have its own index: 25-450 us, about 100 typically).
-COSTS_US = {"owner": 1.2, "rowid": 0.25, "span": 2.5, "seek": 100.0}
+COSTS_US = {"owner": 1.2, "rowid": 0.25, "span": 2.5, "seek": 100.0, "mapped": 0.3}
 COUNT_CAPS = (*(1024 << i for i in range(9)), None)  # growing caps while ordering the terms
 # Past COMMON matches for the rarest term the answer is large anyway: the terms up to JOIN_RATIO
 # times as common are intersected in SQL, as the plain definition does, with no ids in Python.
@@ -93,13 +100,29 @@ def rarest_first(conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[s
     return sorted(((t, n, exact) for t, (n, exact) in known.items()), key=lambda x: x[1])
 
 
+def owners_of(conn: sqlite3.Connection, term: str, owners: Owners | None) -> set[str]:
+    """The articles holding `term`: its matches mapped through `owners` when it can, else in
+    SQL through passages_owner."""
+    if owners is not None:
+        ids = np.fromiter((row[0] for row in conn.execute(MATCHES, [term])), dtype=np.int64)
+        found = owners(ids)
+        if found is not None:
+            return found
+    return {row[0] for row in conn.execute(OWNERS, [term])}
+
+
 class Survivors:
     """The running set of articles and, once asked, their passage ids."""
 
-    def __init__(self, conn: sqlite3.Connection, articles: set[str]) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, articles: set[str], owners: Owners | None = None
+    ) -> None:
         self.conn = conn
         self.articles = articles
+        self.owners = owners
         self.passages: dict[int, str] | None = None
+        # with a passage map, mapping a match costs about what fetching its id does
+        self.costs = COSTS_US if owners is None else {**COSTS_US, "owner": COSTS_US["mapped"]}
 
     def spans_cost(self) -> float:
         return 0.0 if self.passages is not None else COSTS_US["span"] * len(self.articles)
@@ -130,18 +153,19 @@ class Survivors:
 def with_term(survivors: Survivors, term: str, count: int, exact: bool) -> set[str]:
     """The surviving articles holding `term`, by whichever of the three ways costs least."""
     conn = survivors.conn
+    costs = survivors.costs
     spans = survivors.spans_cost()
-    seek = spans + COSTS_US["seek"] * len(survivors.articles)
+    seek = spans + costs["seek"] * len(survivors.articles)
     if not exact:  # a lower bound: counted on only as far as fetching could still win
-        cap = int(max((seek - spans) / COSTS_US["rowid"], seek / COSTS_US["owner"])) + 1
+        cap = int(max((seek - spans) / costs["rowid"], seek / costs["owner"])) + 1
         if count < cap:
             count = count_matches(conn, term, cap)
             exact = count < cap
-    fetch_ids = spans + COSTS_US["rowid"] * count
-    fetch_owners = COSTS_US["owner"] * count
+    fetch_ids = spans + costs["rowid"] * count
+    fetch_owners = costs["owner"] * count
     best = min(seek, fetch_ids, fetch_owners)
     if best == fetch_owners:
-        return {row[0] for row in conn.execute(OWNERS, [term])}
+        return owners_of(conn, term, survivors.owners)
     if best == fetch_ids:
         passages = survivors.load_passages()
         found = (passages.get(row[0]) for row in conn.execute(MATCHES, [term]))
@@ -151,7 +175,7 @@ def with_term(survivors: Survivors, term: str, count: int, exact: bool) -> set[s
 
 
 def articles_with_every_term(
-    conn: sqlite3.Connection, terms: Sequence[str]
+    conn: sqlite3.Connection, terms: Sequence[str], owners: Owners | None = None
 ) -> tuple[str, list[Any]]:
     """A SELECT of the ids of the articles whose passages, together, match every FTS5 term
     (fts.fts_terms), and its parameters: the ids themselves when found here, or the SQL
@@ -178,7 +202,10 @@ def articles_with_every_term(
     sql = " INTERSECT ".join([OWNERS] * len(joined))
     if not rest:
         return sql, joined
-    survivors = Survivors(conn, {row[0] for row in conn.execute(sql, joined)})
+    if len(joined) == 1:
+        survivors = Survivors(conn, owners_of(conn, first, owners), owners)
+    else:
+        survivors = Survivors(conn, {row[0] for row in conn.execute(sql, joined)}, owners)
     for term, count, exact in rest:
         if not survivors.articles:
             break

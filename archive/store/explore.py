@@ -25,7 +25,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ TERM_ARTICLES = (
 )
 NARROW = "a.rowid, a.id, a.date, a.source"  # what the temporary table keeps of each article
 MEMO_SIZE = 32
+OwnersAt = Callable[[tuple[str, int, str], np.ndarray], "set[str] | None"]
 
 
 def _generations(scope: MatchScope) -> tuple[str, list[Any]]:
@@ -291,9 +292,20 @@ class Memo:
 class ExploreStore:
     """Matching sets and the other reads of exploring, on the store's read connections."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, owners_at: OwnersAt | None = None) -> None:
         self.store = store
         self.memo = Memo()
+        # passage ids -> their articles from an in-memory map, if it is at the given lineage
+        # (the facade passes index/passage_map.py's): part (a) then maps matches without SQL
+        self.owners_at = owners_at
+
+    def _every(self, conn: sqlite3.Connection, scope: MatchScope) -> tuple[str, list[Any]]:
+        """Part (a) of a query's set, read in the open snapshot (every_word.py)."""
+        owners = None
+        if self.owners_at is not None:
+            lineage, owners_at = self.store.lineage(), self.owners_at  # in this snapshot
+            owners = lambda ids: owners_at(lineage, ids)  # noqa: E731
+        return articles_with_every_term(conn, fts_terms(scope.query or ""), owners)
 
     def count(self, scope: MatchScope) -> int:
         """The size of the matching set, without materialising it."""
@@ -303,7 +315,7 @@ class ExploreStore:
                 generations, generation_params = _generations(scope)
                 sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
                 return int(conn.execute(sql, [*params, *generation_params]).fetchone()[0])
-            every = articles_with_every_term(conn, fts_terms(scope.query))
+            every = self._every(conn, scope)
             unlimited = scope.filters.is_empty() and scope.after_generation is None
             if unlimited and scope.until_generation is None:  # ids only, no article read
                 select, params = every
@@ -331,7 +343,7 @@ class ExploreStore:
                 conn.execute("BEGIN")
                 try:
                     if scope.query is not None:
-                        every = articles_with_every_term(conn, fts_terms(scope.query))
+                        every = self._every(conn, scope)
                         select, params = matching_rows(scope, every)
                         conn.execute(
                             "INSERT OR IGNORE INTO temp.explore_match (rid, id, date, source) "

@@ -97,12 +97,30 @@ MODES = {  # each forces one way of answering a term after the rarest
 }
 
 
-@pytest.mark.parametrize("mode", [*MODES, "all common"])
-def test_the_set_and_its_count_equal_the_plain_sql(lived, mode, monkeypatch):
+@pytest.mark.parametrize(
+    ("mode", "mapped"),
+    [*((mode, False) for mode in MODES), ("all common", False)]
+    + [("cost model", True), ("fetch owners", True)],
+)
+def test_the_set_and_its_count_equal_the_plain_sql(lived, mode, mapped, monkeypatch):
+    """`mapped`: the passage map, caught up, maps matches to articles instead of SQL."""
     archive, generations = lived
     monkeypatch.setattr(every_word, "COSTS_US", {**every_word.COSTS_US, **MODES.get(mode, {})})
     if mode == "all common":  # every term intersected in SQL
         monkeypatch.setattr(every_word, "COMMON", 0)
+    asked: list[bool] = []
+    if mapped:
+        archive.passage_map.current()
+        owners_at = archive.explore.owners_at
+
+        def spy(lineage, ids):
+            found = owners_at(lineage, ids)
+            asked.append(found is not None)
+            return found
+
+        monkeypatch.setattr(archive.explore, "owners_at", spy)
+    else:
+        monkeypatch.setattr(archive.explore, "owners_at", None)
     with archive.store.reading() as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY id")]
     rng = random.Random(mode)
@@ -120,6 +138,19 @@ def test_the_set_and_its_count_equal_the_plain_sql(lived, mode, monkeypatch):
         assert found == expected, scope
         nonempty += bool(expected - set(scope.candidates))
     assert nonempty > 20  # the queries are not all empty by words
+    assert all(asked) and len(asked) > 50 if mapped else not asked
+
+
+def test_a_map_behind_the_snapshot_is_not_used(lived):
+    archive, _ = lived
+    passage_map = archive.passage_map.current()
+    lineage = archive.store.lineage()
+    with archive.store.reading() as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id = 'a1'")]
+    assert passage_map.owners_at(lineage, ids) == {"a1"}
+    behind = (lineage[0], lineage[1] - 1, lineage[2])
+    assert passage_map.owners_at(behind, ids) is None
+    assert passage_map.owners_at(lineage, [10**9]) is None  # not a passage: SQL decides
 
 
 def test_words_split_across_passages_and_headline_words_count(lived):
