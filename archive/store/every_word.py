@@ -47,11 +47,11 @@ import numpy as np
 Owners = Callable[[np.ndarray], "set[str] | None"]
 
 # Microseconds, measured on the 1M-passage synthetic archive (bench/count_1m.py --costs):
-# mapping one match to its article in SQL (or with a passage map: "mapped"), fetching one
-# matching passage id, finding one article's
-# passage ids, and one FTS5 seek inside a run of passage ids (FTS5 restarts its query per run
-# and walks each of the index's segments from the start of the term's doclist there, unless
-# the doclist is long enough to have its own index: 25-450 us, about 100 typically).
+# mapping one match to its article in SQL ("owner") or with a passage map ("mapped": fetching
+# its id plus a numpy lookup), fetching one matching passage id, finding one article's passage
+# ids, and one FTS5 seek inside a run of passage ids (FTS5 restarts its query per run and walks
+# each of the index's segments from the start of the term's doclist there, unless the doclist
+# is long enough to have its own index: 20-450 us measured, about 100 for mid-sized ones).
 COSTS_US = {"owner": 1.2, "rowid": 0.25, "span": 2.5, "seek": 100.0, "mapped": 0.3}
 COUNT_CAPS = (*(1024 << i for i in range(9)), None)  # growing caps while ordering the terms
 # Past COMMON matches for the rarest term the answer is large anyway: the terms up to JOIN_RATIO
@@ -188,7 +188,7 @@ def articles_with_every_term(
     if rarest == 0:
         return NONE, []
     joined, rest = [first], ordered[1:]
-    if rarest > COMMON:  # every term is common: the commonest but few are intersected in SQL
+    if rarest > COMMON:  # every term is common: the rarer ones are intersected in SQL
         cap = JOIN_RATIO * rarest
         rest = []
         for term, count, exact in ordered[1:]:

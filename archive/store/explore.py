@@ -21,6 +21,7 @@ total change only when the archive does, so the last few are kept per (generatio
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import sqlite3
 import threading
@@ -302,9 +303,8 @@ class ExploreStore:
     def _every(self, conn: sqlite3.Connection, scope: MatchScope) -> tuple[str, list[Any]]:
         """Part (a) of a query's set, read in the open snapshot (every_word.py)."""
         owners = None
-        if self.owners_at is not None:
-            lineage, owners_at = self.store.lineage(), self.owners_at  # in this snapshot
-            owners = lambda ids: owners_at(lineage, ids)  # noqa: E731
+        if self.owners_at is not None:  # the lineage read in this snapshot
+            owners = functools.partial(self.owners_at, self.store.lineage())
         return articles_with_every_term(conn, fts_terms(scope.query or ""), owners)
 
     def count(self, scope: MatchScope) -> int:
