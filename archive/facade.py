@@ -48,9 +48,9 @@ from .search.request import SearchRequest, SearchResponse
 from .search.searcher import Reranker, Searcher
 from .search.timeline import TimelineResponse
 from .store import FeedPolls, KeywordIndex, LeadIndex, Store
-from .store.derived import DerivedSource
+from .store.derived import DerivedSource, LeadSource
 from .store.explore import ExploreStore
-from .views import KeywordSearch, MappedCatalog
+from .views import KeywordSearch, LeadSearch, MappedCatalog
 
 if TYPE_CHECKING:
     from .ingest.follow import FeedFollower
@@ -95,6 +95,10 @@ class Archive:
         derived = DerivedSource(self.store)
         self.keywords = KeywordView(self.path / "keywords", derived)  # tantivy, past 100k
         self.passage_map = PassageMap(derived)
+        # the leads' tantivy index: on with the passages' (`_ensure_keywords`), keyed by first
+        # passage id
+        self.lead_keywords = KeywordView(self.path / "leads", LeadSource(self.store), threshold=0)
+        self.lead_search = LeadSearch(self.lead_keywords, self.leads, self.passage_map)
         self.keyword_search = KeywordSearch(self.keywords, self.keyword)
         self.catalog = MappedCatalog(self.store, self.passage_map)
         self._vector_pool: ThreadPoolExecutor | None = None  # vector search beside keyword
@@ -322,7 +326,7 @@ class Archive:
         """Leave the FAISS file current: caught up and saved when it is behind the database
         (also after a run that changed nothing, so a stale file is not re-synced by every
         later command). A file that cannot be written is a warning: the database is whole."""
-        self.keywords.ensure()  # first: saving the FAISS file prunes the tombstones it reads
+        self._ensure_keywords()  # first: saving the FAISS file prunes the tombstones they read
         try:
             if not self.vectors.file_is_current():
                 self.vectors.current()
@@ -335,6 +339,14 @@ class Archive:
                 f"({exc.strerror or exc}); the database is complete and the next command "
                 "rebuilds the index"
             )
+
+    def _ensure_keywords(self) -> bool:
+        """Switch on / catch up the passages' tantivy index, then the leads' one, which is on
+        exactly when the passages' is (the same size rule); whether the passages' is usable."""
+        usable = self.keywords.ensure()
+        if usable or self.lead_keywords.active:
+            self.lead_keywords.ensure()
+        return usable
 
     def follower(self, feeds: Sequence[str], **options: Any) -> FeedFollower:
         """A FeedFollower that ingests new entries of `feeds` (URLs or files) into this archive."""
@@ -385,7 +397,7 @@ class Archive:
             matches=self.explore,
             rrf_k=self.rrf_k,
             reranker=self.reranker,
-            leads=self.leads,
+            leads=self.lead_search,
             pool=self.vector_pool,
         )
 
@@ -544,6 +556,10 @@ class Archive:
             integrity = quick_integrity(self.store.path, check_seconds)
         stats = self.store.stats()
         stats.update(self.keywords.stats())
+        leads = self.lead_keywords.stats()
+        stats.update(
+            {"lead_index": leads["keyword_index"], "lead_index_bytes": leads["keyword_index_bytes"]}
+        )
         stats.update(
             {
                 "path": str(self.path),
@@ -582,7 +598,7 @@ class Archive:
         `encoder` do the passages' encoding elsewhere, as in `ingest_articles`. Articles
         without a lead (an archive from before leads were kept) get one (`leads_added`).
         """
-        from .store.maintenance import keyword_problem, rebuild_keyword
+        from .store.maintenance import LEADS_FTS, keyword_problem, rebuild_keyword
 
         if kind is not None and kind not in KIND_CHOICES:
             raise InputError(f"index kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
@@ -599,16 +615,24 @@ class Archive:
             keyword = keyword_problem(self.store) is not None
             if keyword:
                 rebuild_keyword(self.store)
+            lead_keyword = keyword_problem(self.store, LEADS_FTS) is not None
+            if lead_keyword:
+                rebuild_keyword(self.store, LEADS_FTS)
             leads = self._fill_leads()
             index = self.vectors.rebuild()
             keywords = self.keywords.rebuild() if self.keywords.active else self.keywords.ensure()
+            lead_index = None
+            if keywords or self.lead_keywords.active:
+                lead_index = self.lead_keywords.rebuild()
             return {
                 "passages": len(index),
                 "kind": index.kind,
                 "keyword_index": "tantivy" if keywords else "fts5",
+                "lead_index": "tantivy" if lead_index else "fts5",
                 "reembedded": reembedded,
                 "leads_added": leads,
                 "keyword_rebuilt": keyword,
+                "lead_keyword_rebuilt": lead_keyword,
                 "seconds": round(time.perf_counter() - started, 2),
             }
 
@@ -670,7 +694,7 @@ class Archive:
 
     def save_index(self) -> None:
         """Write the FAISS file if the in-memory index has changes it lacks."""
-        self.keywords.ensure()  # first: saving the FAISS file prunes the tombstones it reads
+        self._ensure_keywords()  # first: saving the FAISS file prunes the tombstones they read
         try:
             self.vectors.save()
         except OSError:  # a full or read-only disk: the database is whole, the next open repairs
@@ -701,7 +725,7 @@ class Archive:
         against the database; says what `reindex` would repair and what only a restore can."""
         from .backup import check_archive
 
-        return check_archive(self.store, self.vectors, self.keywords)
+        return check_archive(self.store, self.vectors, self.keywords, self.lead_keywords)
 
     def close(self) -> None:
         self.save_index()

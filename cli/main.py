@@ -394,6 +394,7 @@ def reindex(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
         + (", keyword index rebuilt" if result.get("keyword_rebuilt") else "")
+        + (", leads' keyword index rebuilt" if result.get("lead_keyword_rebuilt") else "")
         + f") in {result['seconds']} s",
         highlight=False,
     )
