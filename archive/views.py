@@ -66,7 +66,18 @@ class LeadSearch:
     def lookup(
         self, query_vector: np.ndarray, article_ids: Sequence[str]
     ) -> tuple[dict[str, float], dict[str, int]]:
-        return self.fts5.lookup(query_vector, article_ids)
+        """The store's `lookup`, with each article's first passage from the passage map and
+        its lead read by that (integer) id; articles the map does not place are read by
+        article id as before. An article without a lead (an archive `reindex` has not filled)
+        has no cosine, as before."""
+        first = self.passage_map.current().first_passages(article_ids)
+        cosines = self.fts5.cosines_by_first_passage(query_vector, first)
+        rest = [a for a in article_ids if a not in first]
+        if rest:
+            more, more_first = self.fts5.lookup(query_vector, rest)
+            cosines.update(more)
+            first.update(more_first)
+        return cosines, first
 
 
 def _date_bounds(filters: Filters) -> tuple[str | None, str | None]:
