@@ -44,8 +44,7 @@ class LeadSearch:
     """search/searcher.py's LeadEvidence: the leads' keyword list from their tantivy index
     (large archives: index/keywords/, keyed by each article's first passage id, mapped back to
     the article by the passage map), from FTS5 (`leads_fts`) for small archives and for any
-    query the index cannot answer exactly; the lead vectors from the store, read by first
-    passage id."""
+    query the index cannot answer exactly; the lead vectors from the store."""
 
     def __init__(self, keywords: KeywordView, leads: LeadIndex, passage_map: PassageMap) -> None:
         self.keywords = keywords
@@ -66,18 +65,9 @@ class LeadSearch:
     def lookup(
         self, query_vector: np.ndarray, article_ids: Sequence[str]
     ) -> tuple[dict[str, float], dict[str, int]]:
-        """The store's `lookup`, with each article's first passage from the passage map and
-        its lead read by that (integer) id; articles the map does not place are read by
-        article id as before. An article without a lead (an archive `reindex` has not filled)
-        has no cosine, as before."""
-        first = self.passage_map.current().first_passages(article_ids)
-        cosines = self.fts5.cosines_by_first_passage(query_vector, first)
-        rest = [a for a in article_ids if a not in first]
-        if rest:
-            more, more_first = self.fts5.lookup(query_vector, rest)
-            cosines.update(more)
-            first.update(more_first)
-        return cosines, first
+        """The store's (by article id: reading them by first passage id through the passage
+        map measured no faster at 1M, bench/README.md)."""
+        return self.fts5.lookup(query_vector, article_ids)
 
 
 def _date_bounds(filters: Filters) -> tuple[str | None, str | None]:

@@ -58,8 +58,7 @@ for i, q in enumerate(qs[:3] + qs):
         list(dict.fromkeys([p for p, _ in sem] + [p for p, _ in kw]))
     )
     articles = list(dict.fromkeys(article_of.values()))
-    t("lead vectors: by first passage id", lambda: leads.lookup(v, articles))
-    t("lead vectors: by article id (before)", lambda: archive.leads.lookup(v, articles))
+    t("lead vectors of the candidate articles", lambda: leads.lookup(v, articles))
     cosines, first = leads.lookup(v, articles)
     lead_kw = leads.keyword(q, f)
     t(

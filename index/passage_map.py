@@ -75,7 +75,6 @@ class PassageMap:
         self.article_ids: list[str] = []  # ordinal -> article id
         self._article_ord: dict[str, int] = {}
         self.cluster_of = np.zeros(0, dtype=np.int32)
-        self.first_of = np.zeros(0, dtype=np.int64)  # per article: its position-0 passage's id
         self.date_of = np.zeros(0, dtype=np.int64)
         self.source_of = np.zeros(0, dtype=np.int32)  # code of sqlite_lower(source); -1: none
         self.cluster_ids: list[str] = []  # ordinal -> cluster id
@@ -138,8 +137,6 @@ class PassageMap:
                 (self._set(*owner) for owner in owners), dtype=np.int32, count=len(owners)
             )
             self.article_of[passage_ids] = ordinals
-            opening = positions == 0
-            self.first_of[ordinals[opening]] = passage_ids[opening]
             self.max_id = max(self.max_id, top)
 
     def _set(self, article: str, cluster: str, date: str | None, source: str | None) -> int:
@@ -151,7 +148,6 @@ class PassageMap:
                 self.cluster_of = _grown(self.cluster_of, ordinal + 1, 0)
                 self.date_of = _grown(self.date_of, ordinal + 1, -1)
                 self.source_of = _grown(self.source_of, ordinal + 1, -1)
-                self.first_of = _grown(self.first_of, ordinal + 1, -1)
         cluster_ordinal = self._cluster_ord.get(cluster)
         if cluster_ordinal is None:
             cluster_ordinal = self._cluster_ord[cluster] = len(self.cluster_ids)
@@ -189,23 +185,6 @@ class PassageMap:
         ordinals = self.articles(passage_ids)
         names = self.article_ids
         return {int(pid): names[o] for pid, o in zip(passage_ids, ordinals.tolist()) if o >= 0}
-
-    def first_passages(self, article_ids: Sequence[str]) -> dict[str, int]:
-        """article id -> the id of its first passage (position 0), for the articles that have
-        one in the archive (what the leads are keyed by, archive/store/leads.py)."""
-        get = self._article_ord.get
-        ordinals = np.fromiter((get(a, -1) for a in article_ids), dtype=np.int64)
-        first = np.full(len(ordinals), -1, dtype=np.int64)
-        known = ordinals >= 0
-        first[known] = self.first_of[ordinals[known]]
-        owner = self.article_of
-        placed = (first >= 0) & (first < len(owner))
-        placed[placed] = owner[first[placed]] == ordinals[placed]
-        return {
-            article: pid
-            for article, pid, ok in zip(article_ids, first.tolist(), placed.tolist())
-            if ok
-        }
 
     def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """article id -> its cluster of copies (the store's `clusters_of`)."""

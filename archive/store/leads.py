@@ -9,7 +9,7 @@ side can move to another engine without touching the searcher.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,26 +81,6 @@ class LeadIndex:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
         scores = matrix.reshape(len(rows), -1) @ query
         return {str(r[0]): float(s) for r, s in zip(rows, scores)}, first
-
-    def cosines_by_first_passage(
-        self, query_vector: np.ndarray, first: Mapping[str, int]
-    ) -> dict[str, float]:
-        """`lookup`'s cosines for articles whose first passage id is known (article id ->
-        that id): the leads read by passage id (schema.py's m009), an integer key; a lead whose
-        passage id no longer matches (rewritten since) is left out."""
-        query = np.asarray(query_vector, dtype=np.float32).ravel()
-        owner = {pid: article for article, pid in first.items()}
-        rows = self.store.select_in(
-            "SELECT passage_id, vector FROM article_leads INDEXED BY article_leads_passage "
-            "WHERE passage_id IN ({marks})",
-            list(owner),
-        )
-        rows = [r for r in rows if len(r[1]) == query.nbytes and r[0] in owner]
-        if not rows:
-            return {}
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        scores = matrix.reshape(len(rows), -1) @ query
-        return {owner[r[0]]: float(s) for r, s in zip(rows, scores)}
 
     def keyword(
         self, query: str, filters: Filters, depth: int = LEAD_DEPTH

@@ -350,8 +350,8 @@ def m008_leads(db: Database) -> None:
 @migrations()
 def m009_leads_index(db: Database) -> None:
     """Leads found by their first passage's id: the tantivy index of the leads (large
-    archives, index/keywords/) is keyed by it, reads the leads in its order, and search reads
-    the lead vectors of candidate articles by it (store/leads.py)."""
+    archives, index/keywords/, store/derived.py's `LeadSource`) is keyed by it, reads the
+    leads in its order and finds the leads written since it was caught up by it."""
     db.execute("CREATE INDEX IF NOT EXISTS article_leads_passage ON article_leads (passage_id)")
 
 

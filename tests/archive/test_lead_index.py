@@ -105,20 +105,3 @@ def test_check_and_reindex_cover_the_leads_fts5_index(tmp_path: Path, hash_embed
         result = archive.reindex()
         assert result["lead_keyword_rebuilt"] and not result["keyword_rebuilt"]
         assert archive.check()["ok"]
-
-
-def test_lead_vectors_read_by_first_passage_equal_the_reads_by_article(
-    archive: Archive, tmp_path: Path
-):
-    switched_on(archive)
-    edited = {**NEWS[0], "body": "Barley shipments to Japan fell in April, traders said."}
-    archive.ingest([write_jsonl(tmp_path / "edit.jsonl", [edited])])  # a new first passage
-    ids = [a["id"] for a in NEWS] + ["gone"]
-    query = archive.embedder.encode_query("wheat exports")
-    by_article = archive.leads.lookup(query, ids)
-    by_passage = archive.lead_search.lookup(query, ids)
-    assert by_passage[1] == by_article[1] and set(by_passage[0]) == set(by_article[0])
-    for article, cosine in by_article[0].items():
-        assert abs(by_passage[0][article] - cosine) < 1e-6
-    first = archive.passage_map.current().first_passages(ids)
-    assert first["wheat-1"] == archive.get("wheat-1")["passages"][0]["id"] and "gone" not in first
