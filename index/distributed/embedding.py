@@ -130,6 +130,7 @@ class EmbedBatches:
             "vector": vectors,
             "where": np.full(len(texts), self.where),
             "load_s": np.full(len(texts), self.load_s, dtype=np.float32),
+            "cpu_s": np.full(len(texts), time.process_time(), dtype=np.float64),
         }
 
 
@@ -204,6 +205,7 @@ class RayEncoder:
         self._started: float | None = None
         self.embedded = 0
         self.workers: dict[str, int] = {}  # "node:pid" -> texts embedded there
+        self.worker_cpu: dict[str, float] = {}  # "node:pid" -> its CPU seconds, last seen
         self.windows: list[Window] = []
 
     # -- sizing -------------------------------------------------------------------------
@@ -228,6 +230,12 @@ class RayEncoder:
         """Ingest batches to read and submit ahead of the writer: a window's worth, so one
         execution (one model load per actor) covers that many passages."""
         return self._ahead or max(4, math.ceil(self.window / TEXTS_PER_BATCH))
+
+    @property
+    def actor_cpu_s(self) -> float:
+        """CPU seconds the embedding actors used (each process's own count, model loads
+        included): they exit with their window, so nothing outside them can read it after."""
+        return float(sum(self.worker_cpu.values()))
 
     @property
     def rate(self) -> float:
@@ -350,7 +358,7 @@ class RayEncoder:
             fn_constructor_args=(self.spec, max(1, int(self.cpus_per_actor))),
             batch_size=self.block,
             batch_format="numpy",
-            concurrency=actors,
+            compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=0 if gpus else self.cpus_per_actor,
             num_gpus=gpus,
             max_restarts=-1,  # a dead node's actor is started again elsewhere...
@@ -370,8 +378,9 @@ class RayEncoder:
                 self._chunks.append((position, vectors))
                 position += len(vectors)
                 self._ready = position
-                for where in batch["where"]:
+                for where, cpu in zip(batch["where"], batch["cpu_s"]):
                     self.workers[str(where)] = self.workers.get(str(where), 0) + 1
+                    self.worker_cpu[str(where)] = max(self.worker_cpu.get(str(where), 0), cpu)
                 self.embedded += len(vectors)
                 done, seconds = self.embedded, time.perf_counter() - (self._started or 0.0)
                 self._cv.notify_all()
