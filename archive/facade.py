@@ -472,10 +472,10 @@ class Archive:
         if text is not None:
             return similar(self.searcher(), self.explore, request, article_id)
         # A stored article is compared through its stored vectors: no model to load.
-        self.vectors.current()
-        searcher = Searcher(
-            self.catalog, self.keyword_search, self.vectors.search, matches=self.explore
-        )
+        if self._vector_search is None:
+            self.vectors.current()
+        search = self._vector_search or self.vectors.search
+        searcher = Searcher(self.catalog, self.keyword_search, search, matches=self.explore)
         return similar(searcher, self.explore, request, article_id)
 
     def export(

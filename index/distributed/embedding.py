@@ -36,6 +36,7 @@ written for this, but **untested** (no GPU was available to this work).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -255,6 +256,9 @@ class RayEncoder:
             if self._closed:
                 raise RuntimeError("the encoder is closed")
             if self._runner is None:
+                # Ray Data's notes on each execution (progress bars off, finished in N s) are
+                # not the user's business on a CLI; its errors still show
+                logging.getLogger("ray.data").setLevel(logging.ERROR)
                 self._started = time.perf_counter()
                 self._runner = threading.Thread(
                     target=self._run, name="ray-data-windows", daemon=True
