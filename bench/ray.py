@@ -173,6 +173,8 @@ def bench_ingest(args) -> None:
     emit(step="cluster", layout=args.layout, start_s=round(cluster.started_s, 1))
     try:
         variants = ("local", "ray", "actors") if args.actors else ("local", "ray")
+        if args.variants:
+            variants = tuple(args.variants.split(","))
         actor_pool = previous_encoder(args.actors) if args.actors else None
         for round_ in range(args.rounds):
             shift = round_ % len(variants)  # each variant first in turn
@@ -190,8 +192,9 @@ def bench_ingest(args) -> None:
                         report = archive.ingest_articles(records)
                         seconds, cpu = time.perf_counter() - started, measure()
                     else:
+                        options = {"window": args.window} if variant == "ray" else {}
                         kind = RayEncoder if variant == "ray" else actor_pool.RayEncoder
-                        with kind(spec, cpus_per_actor=layout[1]) as encoder:
+                        with kind(spec, cpus_per_actor=layout[1], **options) as encoder:
                             report = archive.ingest_articles(records, encoder=encoder)
                             seconds = time.perf_counter() - started
                             if variant == "ray":  # actors gone with their windows: own count
@@ -220,12 +223,13 @@ def bench_ingest(args) -> None:
                     passages_per_s=round(report.passages_embedded / seconds, 1),
                     stage_passages_per_s=rate,
                 )
-        compare(work / "ingest-local", work / "ingest-ray")
-        if args.actors:
-            compare(work / "ingest-local", work / "ingest-actors")
+        reference = "local" if "local" in variants else variants[0]
+        for variant in variants:
+            if variant != reference:
+                compare(work / f"ingest-{reference}", work / f"ingest-{variant}")
         target = work / "bbc-archive"
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(work / "ingest-ray", target)
+        shutil.copytree(work / f"ingest-{variants[-1]}", target)
     finally:
         emit(step="stop", killed=cluster.stop())
 
@@ -486,6 +490,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--layout", default="2x1", help="worker nodes x CPUs each: 2x1 or 1x2")
     parser.add_argument("--actors", default="", help="git revision of the actor-pool encoder")
+    parser.add_argument("--variants", default="", help="ingest: e.g. ray,actors (default all)")
+    parser.add_argument("--window", type=int, default=16_384, help="ingest: texts per window")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--size", type=int, default=1_000_000)
