@@ -23,8 +23,8 @@ and its actors' load times, so the share can be read off (bench/README.md measur
 windows of tens of thousands of passages it is a few percent; the reader must then run that
 far ahead of the writer, which is what `ahead` is sized for.
 
-Failures are Ray's to handle: the actor pool is created with `max_restarts=-1` and
-`max_task_retries=-1` (ray_remote_args), so an actor whose node dies is restarted on another
+Failures are Ray's to handle: Ray Data creates the actor pool with `max_restarts=-1` and
+`max_task_retries=-1` (its defaults; passing them as ray_remote_args is deprecated), so an actor whose node dies is restarted on another
 node (as soon as the cluster has room for it) and the batches it had not returned run again
 there; Ray Data hands each row back once, in order, so nothing is lost or counted twice. An
 actor whose model differs from the archive's (`EmbedderSpec.fingerprint`) fails at start and
@@ -256,9 +256,6 @@ class RayEncoder:
             if self._closed:
                 raise RuntimeError("the encoder is closed")
             if self._runner is None:
-                # Ray Data's notes on each execution (progress bars off, finished in N s) are
-                # not the user's business on a CLI; its errors still show
-                logging.getLogger("ray.data").setLevel(logging.ERROR)
                 self._started = time.perf_counter()
                 self._runner = threading.Thread(
                     target=self._run, name="ray-data-windows", daemon=True
@@ -349,6 +346,10 @@ class RayEncoder:
         require_ray()
         import ray.data
 
+        # Ray Data's notes on each execution (progress bars off, finished in N s) are not the
+        # user's business on a CLI; its errors still show (set after its import configures it)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+
         blocks = math.ceil(len(texts) / self.block)
         actors = max(1, min(self.size, blocks))
         gpus = self.num_gpus
@@ -365,8 +366,9 @@ class RayEncoder:
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=0 if gpus else self.cpus_per_actor,
             num_gpus=gpus,
-            max_restarts=-1,  # a dead node's actor is started again elsewhere...
-            max_task_retries=-1,  # ...and its unanswered batches run again there
+            # Ray Data's actor pools default to max_restarts=-1 and max_task_retries=-1: a dead
+            # node's actor is started again elsewhere and its unanswered batches run there
+            # (passing them as ray_remote_args is deprecated since Ray 2.60)
         )
         record = Window(texts=len(texts), actors=actors)
         begun = time.perf_counter()
