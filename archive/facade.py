@@ -100,7 +100,8 @@ class Archive:
         self.catalog = MappedCatalog(self.store, self.passage_map)
         self._vector_pool: ThreadPoolExecutor | None = None  # vector search beside keyword
         self._vector_search: VectorSearch | None = None  # None: the FAISS view (sharded: Ray)
-        self.explore = ExploreStore(self.store)  # matching sets: totals, facets, date order
+        # matching sets: totals, facets, date order; the map spares SQL mapping a term's matches
+        self.explore = ExploreStore(self.store, self.passage_map.owners_at)
         self._model_path = model or configured_model()
         self._embedder = embedder
         self._policy = policy

@@ -171,6 +171,19 @@ class PassageMap:
         out[inside] = table[ids[inside]]
         return out
 
+    def owners_at(self, lineage: tuple[str, int, str], passage_ids: np.ndarray) -> set[str] | None:
+        """The articles of these passages if the map is at exactly `lineage` (the caller's
+        read snapshot), else None; never catches up or builds (the caller falls back to SQL).
+        For store/every_word.py, which maps a term's matches to articles."""
+        with self.lock:
+            if self.lineage != lineage:
+                return None
+            ordinals = np.unique(self.articles(passage_ids))
+            if len(ordinals) and ordinals[0] < 0:  # not a passage at this lineage: not ours
+                return None
+            names = self.article_ids
+            return {names[o] for o in ordinals.tolist()}
+
     def positions(self, passage_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Each passage's position in its article (0 first; -1: not in the archive), for
         fusion that weighs where in an article a passage stands."""

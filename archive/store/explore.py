@@ -8,9 +8,11 @@ over metadata), never Python loops over rows. The transaction is rolled back at 
 both empties the temporary table and releases the snapshot. Browsing (no query) reads the
 articles table through the filters directly.
 
-Part (a) of the set, the articles holding every word of the query, is one FTS5 match per term,
-mapped to article ids through the narrow passages_owner index and intersected, so the words may
-be in different passages of the article.
+Part (a) of the set, the articles holding every word of the query (the words may be in
+different passages of the article), is computed first, rarest term first (every_word.py), and
+the count and the temporary table are both made from it, filters and generation bounds applied
+here, so `total` and what `open` materialises agree. `reference_rows` keeps the same set in
+plain SQL (one FTS5 match per term, intersected) for the tests and the benchmark.
 
 A timeline's `all` (articles per day passing the filters, whatever the query) and a browse's
 total change only when the archive does, so the last few are kept per (generation, filters).
@@ -19,17 +21,19 @@ total change only when the archive does, so the last few are kept per (generatio
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..search.cursor import DateKey
+from .every_word import NONE, articles_with_every_term
 from .fts import fts_terms
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ TERM_ARTICLES = (
 )
 NARROW = "a.rowid, a.id, a.date, a.source"  # what the temporary table keeps of each article
 MEMO_SIZE = 32
+OwnersAt = Callable[[tuple[str, int, str], np.ndarray], "set[str] | None"]
 
 
 def _generations(scope: MatchScope) -> tuple[str, list[Any]]:
@@ -58,9 +63,37 @@ def _generations(scope: MatchScope) -> tuple[str, list[Any]]:
     return clause, params
 
 
-def matching_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[Any]]:
+def matching_rows(
+    scope: MatchScope, every: tuple[str, list[Any]], columns: str = NARROW
+) -> tuple[str, list[Any]]:
     """A SELECT of `columns` of the matching set's articles (a query's scope), and its
-    parameters."""
+    parameters; `every` is part (a), a SELECT of the ids of the articles holding every term
+    and its parameters (every_word.py), filtered here."""
+    filters, filter_params = scope.filters.to_sql("a")
+    generations, generation_params = _generations(scope)
+    parts: list[str] = []
+    params: list[Any] = []
+    if every[0] != NONE:
+        parts.append(
+            f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
+            f"WHERE a.id IN ({every[0]}) AND {filters}{generations}"
+        )
+        params += [*every[1], *filter_params, *generation_params]
+    if scope.candidates:  # ranked with the filters already applied
+        parts.append(
+            f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
+            "WHERE a.id IN (SELECT value FROM json_each(?))" + generations
+        )
+        params += [json.dumps(list(scope.candidates), ensure_ascii=False), *generation_params]
+    if not parts:
+        return f"SELECT {columns} FROM articles a WHERE 0", []
+    return " UNION ".join(parts), params
+
+
+def reference_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[Any]]:
+    """The matching set in plain SQL, part (a) as one FTS5 match per term intersected: the
+    definition `matching_rows` with every_word.py must agree with, kept for the tests and
+    bench/count_1m.py (it costs in proportion to the commonest term's matches)."""
     filters, filter_params = scope.filters.to_sql("a")
     generations, generation_params = _generations(scope)
     parts: list[str] = []
@@ -73,7 +106,7 @@ def matching_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[A
             f"WHERE a.id IN ({every_word}) AND {filters}{generations}"
         )
         params += [*terms, *filter_params, *generation_params]
-    if scope.candidates:  # ranked with the filters already applied
+    if scope.candidates:
         parts.append(
             f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
             "WHERE a.id IN (SELECT value FROM json_each(?))" + generations
@@ -84,19 +117,38 @@ def matching_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[A
     return " UNION ".join(parts), params
 
 
-def matching_ids(scope: MatchScope) -> tuple[str, list[Any]]:
-    """The matching set's article ids when nothing but the query limits it: counted without
-    reading the articles table."""
-    parts: list[str] = []
-    params: list[Any] = []
+def reference_count(conn: sqlite3.Connection, scope: MatchScope) -> int:
+    """The size of a query's matching set by the plain SQL, as `count` computed it before
+    every_word.py: article ids only when nothing but the query limits the set."""
     terms = fts_terms(scope.query or "")
-    if terms:
-        parts.append(" INTERSECT ".join([TERM_ARTICLES] * len(terms)))
-        params += terms
-    if scope.candidates:
-        parts.append("SELECT value FROM json_each(?)")
-        params.append(json.dumps(list(scope.candidates), ensure_ascii=False))
-    return (" UNION ".join(parts) or "SELECT NULL WHERE 0"), params
+    unlimited = scope.filters.is_empty() and scope.after_generation is None
+    if unlimited and scope.until_generation is None:
+        parts: list[str] = []
+        params: list[Any] = []
+        if terms:
+            parts.append(" INTERSECT ".join([TERM_ARTICLES] * len(terms)))
+            params += terms
+        if scope.candidates:
+            parts.append("SELECT value FROM json_each(?)")
+            params.append(json.dumps(list(scope.candidates), ensure_ascii=False))
+        # DISTINCT: a single term with no candidates listed an article once per passage
+        select = "SELECT DISTINCT * FROM (" + (" UNION ".join(parts) or "SELECT NULL WHERE 0") + ")"
+    else:
+        select, params = reference_rows(scope, "a.rowid")
+    return int(conn.execute(f"SELECT COUNT(*) FROM ({select})", params).fetchone()[0])
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read snapshot across several statements (a no-op inside an open transaction)."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("ROLLBACK")
 
 
 class MatchingView:
@@ -241,26 +293,38 @@ class Memo:
 class ExploreStore:
     """Matching sets and the other reads of exploring, on the store's read connections."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, owners_at: OwnersAt | None = None) -> None:
         self.store = store
         self.memo = Memo()
+        # passage ids -> their articles from an in-memory map, if it is at the given lineage
+        # (the facade passes index/passage_map.py's): part (a) then maps matches without SQL
+        self.owners_at = owners_at
+
+    def _every(self, conn: sqlite3.Connection, scope: MatchScope) -> tuple[str, list[Any]]:
+        """Part (a) of a query's set, read in the open snapshot (every_word.py)."""
+        owners = None
+        if self.owners_at is not None:  # the lineage read in this snapshot
+            owners = functools.partial(self.owners_at, self.store.lineage())
+        return articles_with_every_term(conn, fts_terms(scope.query or ""), owners)
 
     def count(self, scope: MatchScope) -> int:
         """The size of the matching set, without materialising it."""
-        if scope.query is None:
-            filters, params = scope.filters.to_sql("a")
-            generations, generation_params = _generations(scope)
-            sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
-            params = [*params, *generation_params]
-        else:
+        with self.store.reading() as conn, snapshot(conn):
+            if scope.query is None:
+                filters, params = scope.filters.to_sql("a")
+                generations, generation_params = _generations(scope)
+                sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
+                return int(conn.execute(sql, [*params, *generation_params]).fetchone()[0])
+            every = self._every(conn, scope)
             unlimited = scope.filters.is_empty() and scope.after_generation is None
-            if unlimited and scope.until_generation is None:
-                select, params = matching_ids(scope)
+            if unlimited and scope.until_generation is None:  # ids only, no article read
+                select, params = every
+                if scope.candidates:
+                    select += " UNION SELECT value FROM json_each(?)"
+                    params = [*params, json.dumps(list(scope.candidates), ensure_ascii=False)]
             else:
-                select, params = matching_rows(scope, "a.rowid")
-            sql = f"SELECT COUNT(*) FROM ({select})"
-        with self.store.reading() as conn:
-            return int(conn.execute(sql, params).fetchone()[0])
+                select, params = matching_rows(scope, every, "a.rowid")
+            return int(conn.execute(f"SELECT COUNT(*) FROM ({select})", params).fetchone()[0])
 
     @contextmanager
     def open(self, scope: MatchScope) -> Iterator[MatchingView]:
@@ -279,7 +343,8 @@ class ExploreStore:
                 conn.execute("BEGIN")
                 try:
                     if scope.query is not None:
-                        select, params = matching_rows(scope)
+                        every = self._every(conn, scope)
+                        select, params = matching_rows(scope, every)
                         conn.execute(
                             "INSERT OR IGNORE INTO temp.explore_match (rid, id, date, source) "
                             + select,
