@@ -45,7 +45,7 @@ from .search.facets import FacetsResponse
 from .search.fusion import RRF_K
 from .search.matching import MatchScope, summarise
 from .search.request import SearchRequest, SearchResponse
-from .search.searcher import Reranker, Searcher
+from .search.searcher import Reranker, Searcher, VectorSearch
 from .search.timeline import TimelineResponse
 from .store import FeedPolls, KeywordIndex, LeadIndex, Store
 from .store.derived import DerivedSource, LeadSource
@@ -53,6 +53,7 @@ from .store.explore import ExploreStore
 from .views import KeywordSearch, LeadSearch, MappedCatalog
 
 if TYPE_CHECKING:
+    from ..index.vectors.sharded import ShardedView
     from .ingest.follow import FeedFollower
     from .search.watches import Watches
 
@@ -102,6 +103,7 @@ class Archive:
         self.keyword_search = KeywordSearch(self.keywords, self.keyword)
         self.catalog = MappedCatalog(self.store, self.passage_map)
         self._vector_pool: ThreadPoolExecutor | None = None  # vector search beside keyword
+        self._vector_search: VectorSearch | None = None  # None: the FAISS view (sharded: Ray)
         # matching sets: totals, facets, date order; the map spares SQL mapping a term's matches
         self.explore = ExploreStore(self.store, self.passage_map.owners_at)
         self._model_path = model or configured_model()
@@ -290,7 +292,7 @@ class Archive:
     def _embedding_elsewhere(
         self, ray: str | None, encoder: AheadEncoder | None, *, adding: bool = True
     ) -> Iterator[AheadEncoder | None]:
-        """The encoder given, or for `ray` a pool of embedding actors on that Ray cluster (for
+        """The encoder given, or for `ray` Ray Data's embedding actors on that Ray cluster (for
         this call only, the archive's model on each); None embeds in this process. `adding`:
         vectors join the stored ones, so a model the archive refuses fails before Ray starts."""
         if encoder is not None or ray is None:
@@ -388,12 +390,13 @@ class Archive:
             )
         self.identity.check(self.embedder)
         self.embedder.load()  # a cold model load is not search time
-        self.vectors.current()  # loaded and caught up before the clock starts
+        if self._vector_search is None:
+            self.vectors.current()  # loaded and caught up before the clock starts
         self.passage_map.current()  # built (once) and caught up before the clock starts
         return Searcher(
             self.catalog,
             self.keyword_search,
-            self.vectors.search,
+            self._vector_search or self.vectors.search,
             self.embedder.encode_query,
             matches=self.explore,
             rrf_k=self.rrf_k,
@@ -401,6 +404,30 @@ class Archive:
             leads=self.lead_search,
             pool=self.vector_pool,
         )
+
+    def shard_vectors(
+        self, shards: int, *, pq_m: int = 0, cpus_per_shard: float = 1.0
+    ) -> ShardedView:
+        """Answer this archive's vector searches from `shards` Ray actors (IVF, IVF-PQ with
+        `pq_m`) on the cluster this process is connected to (`ray_session`), kept in step with
+        the database as the FAISS index is (index/vectors/sharded.py); `stop()` the view
+        returned to free them. Filters apply before ranking on every shard."""
+        from ..index.vectors.sharded import ShardedView
+
+        if shards < 1 or pq_m < 0:
+            raise InputError(f"shards must be 1 or more and pq_m 0 or more, not {shards}, {pq_m}")
+        self.identity.check(self.embedder)
+        view = ShardedView(
+            self.store, self._dimension(), shards, pq_m=pq_m, cpus_per_shard=cpus_per_shard
+        )
+        view.catch_up()
+        self.use_vector_search(view.search)
+        return view
+
+    def use_vector_search(self, search: VectorSearch | None) -> None:
+        """Answer vector searches with `search(query, k, allowed)` instead of the archive's
+        own FAISS index (None: back to it); Serve's replicas share one set of shards so."""
+        self._vector_search = search
 
     @property
     def vector_pool(self) -> ThreadPoolExecutor:
@@ -458,10 +485,10 @@ class Archive:
         if text is not None:
             return similar(self.searcher(), self.explore, request, article_id)
         # A stored article is compared through its stored vectors: no model to load.
-        self.vectors.current()
-        searcher = Searcher(
-            self.catalog, self.keyword_search, self.vectors.search, matches=self.explore
-        )
+        if self._vector_search is None:
+            self.vectors.current()
+        search = self._vector_search or self.vectors.search
+        searcher = Searcher(self.catalog, self.keyword_search, search, matches=self.explore)
         return similar(searcher, self.explore, request, article_id)
 
     def export(
@@ -659,7 +686,8 @@ class Archive:
                     progress(0, done)
         else:  # the passages' own vectors on the cluster; headings blended in here
             chunks = ((row, row[1]) for row in self.store.iter_texts(2048))
-            for (ids, texts, headings), raw in encode_in_order(chunks, remote):
+            # 8 chunks of 2,048 ahead: a Ray Data window (one model load per actor) is 16,384
+            for (ids, texts, headings), raw in encode_in_order(chunks, remote, ahead=8):
                 encode = with_early(embedder.encode, dict(zip(texts, raw)))
                 vectors = encode_inputs(encode, texts, headings, HEADING_WEIGHT)
                 hashes = [input_hash(t, h, HEADING_WEIGHT) for t, h in zip(texts, headings)]
