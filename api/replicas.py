@@ -17,6 +17,11 @@ a single writer and the FAISS file a single saver (read replicas never save it).
 carries `x-newsarchive-replica: NODE:PID`, which replica (or, for a write, which reader) sent
 it.
 
+With `shards` (`serve --ray --shards S [--pq M]`), the replicas' vector search goes to one
+`ArchiveShards` deployment holding S shard actors (`Archive.shard_vectors`: IVF, IVF-PQ with
+`pq_m`), caught up with the database before each search, so a replica holds no FAISS index
+of its own; filters apply before ranking on every shard.
+
 SQLite's WAL needs every process that opens the database on one machine (shared memory), so
 the replicas and the writer must run on the machine that holds the archive folder, never over
 a network file system; more machines need copies of the archive each.
@@ -129,17 +134,65 @@ class ArchiveWriter:
             pass
 
 
+class ArchiveShards:
+    """The one set of vector shards every replica searches: `Archive.shard_vectors` on the
+    archive folder, caught up with the database before each search."""
+
+    def __init__(
+        self,
+        path: str,
+        shards: int,
+        pq_m: int = 0,
+        shard_cpus: float = 1.0,
+        backend: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.archive = Archive(Path(path), model=model, backend=backend, create=False)
+        self.view = self.archive.shard_vectors(shards, pq_m=pq_m, cpus_per_shard=shard_cpus)
+
+    def search(self, query: Any, k: int, allowed: Any = None) -> list[tuple[int, float]]:
+        return self.view.search(query, k, allowed)
+
+    def describe(self) -> dict[str, Any]:
+        return self.view.describe()
+
+    def __del__(self) -> None:
+        try:
+            self.view.stop()
+        except Exception:  # noqa: BLE001 - shutting down
+            pass
+
+
+class ShardClient:
+    """A replica's vector search, answered by the `ArchiveShards` deployment (called from
+    the request's worker thread, never the event loop)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def search(self, query: Any, k: int, allowed: Any = None) -> list[tuple[int, float]]:
+        return self.handle.search.remote(query, k, allowed).result()
+
+
 class ArchiveReplica:
     """One read replica: `create_app(Archive(path))`, built on the replica (deferred ingress)."""
 
     def __init__(
-        self, path: str, writer: Any = None, backend: str | None = None, model: str | None = None
+        self,
+        path: str,
+        writer: Any = None,
+        backend: str | None = None,
+        model: str | None = None,
+        shards: Any = None,
     ) -> None:
         self.path, self.writer, self.backend, self.model = path, writer, backend, model
+        self.shards = shards
 
     def __serve_build_asgi_app__(self) -> ReplicaApp:
         archive = Archive(Path(self.path), model=self.model, backend=self.backend, create=False)
         archive.save_index = lambda: None  # only the writer saves the FAISS file
+        if self.shards is not None:
+            archive.use_vector_search(ShardClient(self.shards).search)
         return ReplicaApp(create_app(archive), self.writer)
 
 
@@ -152,12 +205,16 @@ def application(
     model: str | None = None,
     replica_cpus: float = 1.0,
     max_ongoing_requests: int = 8,
+    shards: int = 0,
+    pq_m: int = 0,
+    shard_cpus: float = 1.0,
 ) -> Any:
     """The Serve application: read replicas in front, one writer behind them.
 
     `autoscaling` is Ray Serve's `autoscaling_config` (`min_replicas`, `max_replicas`,
     `target_ongoing_requests`, `upscale_delay_s`, ...); without it there are `replicas`.
-    Each replica reserves `replica_cpus` and runs the model on that many threads.
+    Each replica reserves `replica_cpus` and runs the model on that many threads. `shards`
+    (> 0): vector search on that many shard actors of `shard_cpus` each (IVF-PQ with `pq_m`).
     """
     require_ray()
     from ray import serve
@@ -184,7 +241,14 @@ def application(
         max_ongoing_requests=max_ongoing_requests,
         **sizing,
     )
-    return readers.bind(path, writer.bind(path, backend, model), backend, model)
+    sharded = None
+    if shards:
+        sharded = (
+            serve.deployment(ArchiveShards, name="ArchiveShards")
+            .options(num_replicas=1, ray_actor_options={"num_cpus": 0}, max_ongoing_requests=64)
+            .bind(path, shards, pq_m, shard_cpus, backend, model)
+        )
+    return readers.bind(path, writer.bind(path, backend, model), backend, model, sharded)
 
 
 def deploy(

@@ -189,6 +189,11 @@ class Stats(BaseModel):
         description="What answers keyword queries: FTS5, or tantivy past 100,000 passages."
     )
     keyword_index_bytes: int
+    lead_index: Literal["fts5", "tantivy"] = Field(
+        description="What answers the leads' keyword list of the default hybrid ranking: "
+        "FTS5, or tantivy where the passages' keyword index is tantivy."
+    )
+    lead_index_bytes: int
 
 
 class Health(BaseModel):

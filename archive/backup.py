@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import ArchiveDamaged, ArchiveError
 from .store import Store
-from .store.maintenance import database_problems, keyword_problem, snapshot
+from .store.maintenance import LEADS_FTS, database_problems, keyword_problem, snapshot
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -224,15 +224,23 @@ def restore_backup(src: Path, dest: Path, *, replace: bool = False) -> dict[str,
     }
 
 
-def check_archive(store: Store, vectors: Any, keywords: Any = None) -> dict[str, Any]:
-    """Verify an archive in place: SQLite's integrity check, FTS5's, and the vector index
-    against the database (lineage, missing and extra passages, vectors that differ from the
-    stored ones), and the tantivy keyword index (`keywords`, index/keywords/view.py) of large
-    archives. Says what `reindex` would repair and what it cannot."""
+def check_archive(
+    store: Store, vectors: Any, keywords: Any = None, lead_keywords: Any = None
+) -> dict[str, Any]:
+    """Verify an archive in place: SQLite's integrity check, FTS5's (of the passages and of
+    the leads), and the vector index against the database (lineage, missing and extra
+    passages, vectors that differ from the stored ones), and the tantivy keyword indexes
+    (`keywords` of the passages, `lead_keywords` of the leads, index/keywords/view.py) of large
+    archives; the leads' is expected exactly where the passages' exists. Says what `reindex`
+    would repair and what it cannot."""
     database = database_problems(store.path) or []
     keyword = None if database else keyword_problem(store)
+    lead_keyword = None if database else keyword_problem(store, LEADS_FTS)
     index = vectors.audit() if not database else None
     tantivy = None if database or keywords is None else keywords.audit()
+    lead_tantivy = None
+    if not database and lead_keywords is not None and (keywords is None or keywords.active):
+        lead_tantivy = lead_keywords.audit()
     repairs: list[str] = []
     unrepairable: list[str] = []
     if database:
@@ -242,8 +250,12 @@ def check_archive(store: Store, vectors: Any, keywords: Any = None) -> dict[str,
         )
     if keyword:
         repairs.append("reindex rebuilds the keyword index from the passages")
+    if lead_keyword:
+        repairs.append("reindex rebuilds the leads' keyword index from the leads")
     if tantivy:
         repairs.append(f"reindex rebuilds the tantivy keyword index ({tantivy})")
+    if lead_tantivy:
+        repairs.append(f"reindex rebuilds the leads' tantivy index ({lead_tantivy})")
     if index is not None and not index["ok"]:
         details = [
             f"{index[key]} {label}"
@@ -265,6 +277,8 @@ def check_archive(store: Store, vectors: Any, keywords: Any = None) -> dict[str,
         "database": database or "ok",
         "keyword_index": unchecked if database else keyword or "ok",
         "tantivy_index": unchecked if database else tantivy or "ok",
+        "lead_keyword_index": unchecked if database else lead_keyword or "ok",
+        "lead_tantivy_index": unchecked if database else lead_tantivy or "ok",
         "vector_index": index,
         "repairs": repairs,
         "unrepairable": unrepairable,

@@ -45,14 +45,15 @@ from .search.facets import FacetsResponse
 from .search.fusion import RRF_K
 from .search.matching import MatchScope, summarise
 from .search.request import SearchRequest, SearchResponse
-from .search.searcher import Reranker, Searcher
+from .search.searcher import Reranker, Searcher, VectorSearch
 from .search.timeline import TimelineResponse
 from .store import FeedPolls, KeywordIndex, LeadIndex, Store
-from .store.derived import DerivedSource
+from .store.derived import DerivedSource, LeadSource
 from .store.explore import ExploreStore
-from .views import KeywordSearch, MappedCatalog
+from .views import KeywordSearch, LeadSearch, MappedCatalog
 
 if TYPE_CHECKING:
+    from ..index.vectors.sharded import ShardedView
     from .ingest.follow import FeedFollower
     from .search.watches import Watches
 
@@ -95,9 +96,14 @@ class Archive:
         derived = DerivedSource(self.store)
         self.keywords = KeywordView(self.path / "keywords", derived)  # tantivy, past 100k
         self.passage_map = PassageMap(derived)
+        # the leads' tantivy index: on with the passages' (`_ensure_keywords`), keyed by first
+        # passage id
+        self.lead_keywords = KeywordView(self.path / "leads", LeadSource(self.store), threshold=0)
+        self.lead_search = LeadSearch(self.lead_keywords, self.leads, self.passage_map)
         self.keyword_search = KeywordSearch(self.keywords, self.keyword)
         self.catalog = MappedCatalog(self.store, self.passage_map)
         self._vector_pool: ThreadPoolExecutor | None = None  # vector search beside keyword
+        self._vector_search: VectorSearch | None = None  # None: the FAISS view (sharded: Ray)
         # matching sets: totals, facets, date order; the map spares SQL mapping a term's matches
         self.explore = ExploreStore(self.store, self.passage_map.owners_at)
         self._model_path = model or configured_model()
@@ -286,7 +292,7 @@ class Archive:
     def _embedding_elsewhere(
         self, ray: str | None, encoder: AheadEncoder | None, *, adding: bool = True
     ) -> Iterator[AheadEncoder | None]:
-        """The encoder given, or for `ray` a pool of embedding actors on that Ray cluster (for
+        """The encoder given, or for `ray` Ray Data's embedding actors on that Ray cluster (for
         this call only, the archive's model on each); None embeds in this process. `adding`:
         vectors join the stored ones, so a model the archive refuses fails before Ray starts."""
         if encoder is not None or ray is None:
@@ -323,7 +329,7 @@ class Archive:
         """Leave the FAISS file current: caught up and saved when it is behind the database
         (also after a run that changed nothing, so a stale file is not re-synced by every
         later command). A file that cannot be written is a warning: the database is whole."""
-        self.keywords.ensure()  # first: saving the FAISS file prunes the tombstones it reads
+        self._ensure_keywords()  # first: saving the FAISS file prunes the tombstones they read
         try:
             if not self.vectors.file_is_current():
                 self.vectors.current()
@@ -336,6 +342,14 @@ class Archive:
                 f"({exc.strerror or exc}); the database is complete and the next command "
                 "rebuilds the index"
             )
+
+    def _ensure_keywords(self) -> bool:
+        """Switch on / catch up the passages' tantivy index, then the leads' one, which is on
+        exactly when the passages' is (the same size rule); whether the passages' is usable."""
+        usable = self.keywords.ensure()
+        if usable or self.lead_keywords.active:
+            self.lead_keywords.ensure()
+        return usable
 
     def follower(self, feeds: Sequence[str], **options: Any) -> FeedFollower:
         """A FeedFollower that ingests new entries of `feeds` (URLs or files) into this archive."""
@@ -376,19 +390,44 @@ class Archive:
             )
         self.identity.check(self.embedder)
         self.embedder.load()  # a cold model load is not search time
-        self.vectors.current()  # loaded and caught up before the clock starts
+        if self._vector_search is None:
+            self.vectors.current()  # loaded and caught up before the clock starts
         self.passage_map.current()  # built (once) and caught up before the clock starts
         return Searcher(
             self.catalog,
             self.keyword_search,
-            self.vectors.search,
+            self._vector_search or self.vectors.search,
             self.embedder.encode_query,
             matches=self.explore,
             rrf_k=self.rrf_k,
             reranker=self.reranker,
-            leads=self.leads,
+            leads=self.lead_search,
             pool=self.vector_pool,
         )
+
+    def shard_vectors(
+        self, shards: int, *, pq_m: int = 0, cpus_per_shard: float = 1.0
+    ) -> ShardedView:
+        """Answer this archive's vector searches from `shards` Ray actors (IVF, IVF-PQ with
+        `pq_m`) on the cluster this process is connected to (`ray_session`), kept in step with
+        the database as the FAISS index is (index/vectors/sharded.py); `stop()` the view
+        returned to free them. Filters apply before ranking on every shard."""
+        from ..index.vectors.sharded import ShardedView
+
+        if shards < 1 or pq_m < 0:
+            raise InputError(f"shards must be 1 or more and pq_m 0 or more, not {shards}, {pq_m}")
+        self.identity.check(self.embedder)
+        view = ShardedView(
+            self.store, self._dimension(), shards, pq_m=pq_m, cpus_per_shard=cpus_per_shard
+        )
+        view.catch_up()
+        self.use_vector_search(view.search)
+        return view
+
+    def use_vector_search(self, search: VectorSearch | None) -> None:
+        """Answer vector searches with `search(query, k, allowed)` instead of the archive's
+        own FAISS index (None: back to it); Serve's replicas share one set of shards so."""
+        self._vector_search = search
 
     @property
     def vector_pool(self) -> ThreadPoolExecutor:
@@ -446,10 +485,10 @@ class Archive:
         if text is not None:
             return similar(self.searcher(), self.explore, request, article_id)
         # A stored article is compared through its stored vectors: no model to load.
-        self.vectors.current()
-        searcher = Searcher(
-            self.catalog, self.keyword_search, self.vectors.search, matches=self.explore
-        )
+        if self._vector_search is None:
+            self.vectors.current()
+        search = self._vector_search or self.vectors.search
+        searcher = Searcher(self.catalog, self.keyword_search, search, matches=self.explore)
         return similar(searcher, self.explore, request, article_id)
 
     def export(
@@ -545,6 +584,10 @@ class Archive:
             integrity = quick_integrity(self.store.path, check_seconds)
         stats = self.store.stats()
         stats.update(self.keywords.stats())
+        leads = self.lead_keywords.stats()
+        stats.update(
+            {"lead_index": leads["keyword_index"], "lead_index_bytes": leads["keyword_index_bytes"]}
+        )
         stats.update(
             {
                 "path": str(self.path),
@@ -583,7 +626,7 @@ class Archive:
         `encoder` do the passages' encoding elsewhere, as in `ingest_articles`. Articles
         without a lead (an archive from before leads were kept) get one (`leads_added`).
         """
-        from .store.maintenance import keyword_problem, rebuild_keyword
+        from .store.maintenance import LEADS_FTS, keyword_problem, rebuild_keyword
 
         if kind is not None and kind not in KIND_CHOICES:
             raise InputError(f"index kind {kind!r} is not one of {', '.join(KIND_CHOICES)}")
@@ -600,16 +643,24 @@ class Archive:
             keyword = keyword_problem(self.store) is not None
             if keyword:
                 rebuild_keyword(self.store)
+            lead_keyword = keyword_problem(self.store, LEADS_FTS) is not None
+            if lead_keyword:
+                rebuild_keyword(self.store, LEADS_FTS)
             leads = self._fill_leads()
             index = self.vectors.rebuild()
             keywords = self.keywords.rebuild() if self.keywords.active else self.keywords.ensure()
+            lead_index = None
+            if keywords or self.lead_keywords.active:
+                lead_index = self.lead_keywords.rebuild()
             return {
                 "passages": len(index),
                 "kind": index.kind,
                 "keyword_index": "tantivy" if keywords else "fts5",
+                "lead_index": "tantivy" if lead_index else "fts5",
                 "reembedded": reembedded,
                 "leads_added": leads,
                 "keyword_rebuilt": keyword,
+                "lead_keyword_rebuilt": lead_keyword,
                 "seconds": round(time.perf_counter() - started, 2),
             }
 
@@ -635,7 +686,8 @@ class Archive:
                     progress(0, done)
         else:  # the passages' own vectors on the cluster; headings blended in here
             chunks = ((row, row[1]) for row in self.store.iter_texts(2048))
-            for (ids, texts, headings), raw in encode_in_order(chunks, remote):
+            # 8 chunks of 2,048 ahead: a Ray Data window (one model load per actor) is 16,384
+            for (ids, texts, headings), raw in encode_in_order(chunks, remote, ahead=8):
                 encode = with_early(embedder.encode, dict(zip(texts, raw)))
                 vectors = encode_inputs(encode, texts, headings, HEADING_WEIGHT)
                 hashes = [input_hash(t, h, HEADING_WEIGHT) for t, h in zip(texts, headings)]
@@ -671,7 +723,7 @@ class Archive:
 
     def save_index(self) -> None:
         """Write the FAISS file if the in-memory index has changes it lacks."""
-        self.keywords.ensure()  # first: saving the FAISS file prunes the tombstones it reads
+        self._ensure_keywords()  # first: saving the FAISS file prunes the tombstones they read
         try:
             self.vectors.save()
         except OSError:  # a full or read-only disk: the database is whole, the next open repairs
@@ -702,7 +754,7 @@ class Archive:
         against the database; says what `reindex` would repair and what only a restore can."""
         from .backup import check_archive
 
-        return check_archive(self.store, self.vectors, self.keywords)
+        return check_archive(self.store, self.vectors, self.keywords, self.lead_keywords)
 
     def close(self) -> None:
         self.save_index()

@@ -1,6 +1,7 @@
 """The keyword index and the passage map as search sees them: the keyword retriever that asks
-tantivy first and FTS5 otherwise, and the store's catalog with grouping and date filters
-answered by the passage map. Wiring only; the views themselves are in index/.
+tantivy first and FTS5 otherwise, the same for the leads' keyword list (`LeadSearch`), and the
+store's catalog with grouping and date filters answered by the passage map. Wiring only; the
+views themselves are in index/.
 
 Source and `where` filters stay SQL (FTS5, `Store.allowed_passages`): a source matches an
 outlet's other names (`source_aliases`) and `where` values fold case, which the views do not
@@ -18,7 +19,8 @@ from ..index.passage_map import PassageMap
 from .dates import date_range
 from .search.collapse import Ranked
 from .search.filters import Filters
-from .store import KeywordIndex, Store
+from .search.fusion import LEAD_DEPTH
+from .store import KeywordIndex, LeadIndex, Store
 
 
 class KeywordSearch:
@@ -36,6 +38,36 @@ class KeywordSearch:
             if found is not None:
                 return found
         return self.fts5(query, filters, depth)
+
+
+class LeadSearch:
+    """search/searcher.py's LeadEvidence: the leads' keyword list from their tantivy index
+    (large archives: index/keywords/, keyed by each article's first passage id, mapped back to
+    the article by the passage map), from FTS5 (`leads_fts`) for small archives and for any
+    query the index cannot answer exactly; the lead vectors from the store."""
+
+    def __init__(self, keywords: KeywordView, leads: LeadIndex, passage_map: PassageMap) -> None:
+        self.keywords = keywords
+        self.fts5 = leads
+        self.passage_map = passage_map
+
+    def keyword(
+        self, query: str, filters: Filters, depth: int = LEAD_DEPTH
+    ) -> list[tuple[str, float]]:
+        if not (filters.sources or filters.where):
+            since, until = _date_bounds(filters)
+            found = self.keywords.search(query, KeywordFilter(since=since, until=until), depth)
+            if found is not None:
+                owners = self.passage_map.current().article_ids_of([pid for pid, _ in found])
+                return [(owners[pid], score) for pid, score in found if pid in owners]
+        return self.fts5.keyword(query, filters, depth)
+
+    def lookup(
+        self, query_vector: np.ndarray, article_ids: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, int]]:
+        """The store's (by article id: reading them by first passage id through the passage
+        map measured no faster at 1M, bench/README.md)."""
+        return self.fts5.lookup(query_vector, article_ids)
 
 
 def _date_bounds(filters: Filters) -> tuple[str | None, str | None]:

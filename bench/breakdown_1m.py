@@ -15,7 +15,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from keyword_lab import SHARED, cpu_line, load_line
 
 from newsarchive.archive import Archive
-from newsarchive.archive.search.fusion import HYBRID_WEIGHTS, RRF_K, reciprocal_rank_fusion
+from newsarchive.archive.search.fusion import (
+    HYBRID_WEIGHTS,
+    RRF_K,
+    reciprocal_rank_fusion,
+    score_fusion,
+)
 from newsarchive.archive.search.request import SearchRequest
 
 archive = Archive(Path(sys.argv[1]))
@@ -46,6 +51,20 @@ for i, q in enumerate(qs[:3] + qs):
     sem = t("FAISS search, depth 500", lambda: s.vector_search(v, 500, None))
     kw = t("keyword: tantivy, depth 500", lambda: archive.keywords.search(q, None, 500))
     t("keyword: FTS5 (today), depth 500", lambda: archive.keyword(q, f, 500))
+    leads = archive.lead_search
+    t("lead keyword list: tantivy, depth 1000", lambda: leads.keyword(q, f))
+    t("lead keyword list: FTS5 (before), depth 1000", lambda: archive.leads.keyword(q, f))
+    article_of = s.catalog.article_ids(
+        list(dict.fromkeys([p for p, _ in sem] + [p for p, _ in kw]))
+    )
+    articles = list(dict.fromkeys(article_of.values()))
+    t("lead vectors of the candidate articles", lambda: leads.lookup(v, articles))
+    cosines, first = leads.lookup(v, articles)
+    lead_kw = leads.keyword(q, f)
+    t(
+        "score fusion (Python)",
+        lambda: score_fusion(sem, kw, article_of, first, cosines, lead_kw, keyword_depth=500),
+    )
     t(
         "RRF fusion",
         lambda: reciprocal_rank_fusion(
@@ -53,7 +72,12 @@ for i, q in enumerate(qs[:3] + qs):
         ),
     )
     found = t(
-        "candidates (all of the above + grouping/collapse via passage map)", lambda: s.candidates(r)
+        "candidates, default hybrid (encode, retrievals, leads, fusion, grouping, collapse)",
+        lambda: s.candidates(r),
+    )
+    t(
+        "candidates, previous hybrid (fusion=rrf)",
+        lambda: s.candidates(SearchRequest.make(q, fusion="rrf")),
     )
     t(
         "honest total: matches.count (SQLite FTS5 over all matches)",

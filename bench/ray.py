@@ -6,11 +6,14 @@
 
 `ingest`: the same BBC bodies (titles dropped, as in the eval set-up) ingested into fresh
 archives by `Archive.ingest_articles` (local, the onnx backend on both cores) and by the same
-call with `encoder=RayEncoder(...)` (a LocalCluster of two 1-CPU worker nodes, two embedding
-actors with one thread each), alternated `--rounds` times; wall time from records in memory to
-a saved archive, model loads included, cluster start excluded (a cluster outlives an ingest).
-Besides wall time, the CPU seconds of this process and all its descendants (driver, Ray's
-daemons, actors) are counted, which does not depend on how busy the shared machine is.
+call with `encoder=RayEncoder(...)` (Ray Data: a LocalCluster of two 1-CPU worker nodes, an
+actor pool of two embedders with one thread each), alternated `--rounds` times; wall time from
+records in memory to a saved archive, model loads included, cluster start excluded (a cluster
+outlives an ingest). Besides wall time, the CPU seconds of this process and all its descendants
+(driver, Ray's daemons, actors) are counted, which does not depend on how busy the shared
+machine is. Each Ray Data execution (window) is reported with its model-load time and share.
+`--actors REV` adds a third variant: the long-lived actor pool that embedded before Ray Data,
+loaded from `git show REV:index/distributed/embedding.py` (e.g. 1899007).
 
 `serve`: the archive of the last `ingest` run served by `newsarchive serve` (uvicorn, one
 process) and by Ray Serve (`api.replicas.deploy`: 2 replicas of 1 CPU, and 1 replica of 2
@@ -123,7 +126,7 @@ def tree_cpu_seconds(root: int | None = None) -> float:
     return sum(tree_cpu_by_pid(root).values())
 
 
-def tree_cpu_since(before: dict[int, float]) -> float:
+def tree_cpu_since(before: dict[int, float], exclude: set[int] = frozenset()) -> float:
     """CPU seconds the process tree used since `before` (a `tree_cpu_by_pid`), counted per
     process alive now. A difference of totals was wrong here: the last job's actors, in
     `before`, left the total when they exited (their times did not show up in the raylet's
@@ -131,15 +134,18 @@ def tree_cpu_since(before: dict[int, float]) -> float:
     Only each process's own time counts (no cutime), so an earlier job's workers reaped now
     are not added either; this job's actors are alive when it is read."""
     now = tree_cpu_by_pid(reaped=False)
-    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in now.items())
+    return sum(
+        max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in now.items() if pid not in exclude
+    )
 
 
 def cpu_meter(tree: bool):
     """A function that says the CPU seconds used since this call: of this process alone, or
-    (tree) of this process and every process under it, counted per process."""
+    (tree) of this process and every process under it, counted per process; `exclude`: pids
+    not to count (Ray Data's actors, which report their own CPU)."""
     if tree:
         before_tree = tree_cpu_by_pid(reaped=False)
-        return lambda: tree_cpu_since(before_tree)
+        return lambda exclude=frozenset(): tree_cpu_since(before_tree, exclude)
     before = own_cpu_seconds()
     return lambda: own_cpu_seconds() - before
 
@@ -166,15 +172,19 @@ def bench_ingest(args) -> None:
     cluster = LocalCluster(workers=layout[0], worker_cpus=layout[1], object_store_mb=200).start()
     emit(step="cluster", layout=args.layout, start_s=round(cluster.started_s, 1))
     try:
+        variants = ("local", "ray", "actors") if args.actors else ("local", "ray")
+        if args.variants:
+            variants = tuple(args.variants.split(","))
+        actor_pool = previous_encoder(args.actors) if args.actors else None
         for round_ in range(args.rounds):
-            order = ("local", "ray") if round_ % 2 == 0 else ("ray", "local")
-            for variant in order:
+            shift = round_ % len(variants)  # each variant first in turn
+            for variant in variants[shift:] + variants[:shift]:
                 folder = work / f"ingest-{variant}"
                 shutil.rmtree(folder, ignore_errors=True)
                 # CPU: local, this process alone (no Ray on a machine without it); Ray, this
                 # process and every node process (daemons and actors), read before the actors
                 # stop, since a stopped actor's CPU leaves the tree with it (tree_cpu_since)
-                measure = cpu_meter(tree=variant == "ray")
+                measure = cpu_meter(tree=variant != "local")
                 started = time.perf_counter()
                 rate = None
                 with Archive(folder, embedder=embedder(cache)) as archive:
@@ -182,10 +192,24 @@ def bench_ingest(args) -> None:
                         report = archive.ingest_articles(records)
                         seconds, cpu = time.perf_counter() - started, measure()
                     else:
-                        with RayEncoder(spec, cpus_per_actor=layout[1]) as encoder:
+                        options = {"window": args.window} if variant == "ray" else {}
+                        kind = RayEncoder if variant == "ray" else actor_pool.RayEncoder
+                        with kind(spec, cpus_per_actor=layout[1], **options) as encoder:
                             report = archive.ingest_articles(records, encoder=encoder)
-                            seconds, cpu = time.perf_counter() - started, measure()
+                            seconds = time.perf_counter() - started
+                            if variant == "ray":  # actors gone with their windows: own count
+                                pids = {int(w.split(":")[1]) for w in encoder.workers}
+                                cpu = measure(pids) + encoder.actor_cpu_s
+                            else:  # the pool's actors are alive until the encoder closes
+                                cpu = measure()
                             rate = round(encoder.rate, 1)
+                        for number, window in enumerate(getattr(encoder, "windows", [])):
+                            emit(step="window", round=round_, window=number,
+                                 texts=window.texts, actors=window.actors,
+                                 seconds=round(window.seconds, 2),
+                                 first_rows_s=round(window.first_rows_s, 2),
+                                 model_load_s=round(window.load_s, 2),
+                                 load_share=round(window.load_s / max(seconds, 1e-9), 3))  # fmt: skip
                 emit(
                     step="ingest",
                     cpu_s=round(cpu, 1),
@@ -199,12 +223,38 @@ def bench_ingest(args) -> None:
                     passages_per_s=round(report.passages_embedded / seconds, 1),
                     stage_passages_per_s=rate,
                 )
-        compare(work / "ingest-local", work / "ingest-ray")
+        reference = "local" if "local" in variants else variants[0]
+        for variant in variants:
+            if variant != reference:
+                compare(work / f"ingest-{reference}", work / f"ingest-{variant}")
         target = work / "bbc-archive"
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(work / "ingest-ray", target)
+        shutil.copytree(work / f"ingest-{variants[-1]}", target)
     finally:
         emit(step="stop", killed=cluster.stop())
+
+
+def previous_encoder(rev: str):
+    """The actor-pool `embedding.py` of git revision `rev`, as a module whose classes travel to
+    the actors by value (the nodes' installed package has only the Ray Data one)."""
+    import importlib.util
+
+    from ray import cloudpickle
+
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:index/distributed/embedding.py"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    path = ROOT / "bench" / ".work" / "embedding_actors.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source, encoding="utf-8")
+    name = "newsarchive.index.distributed.embedding_actors"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    cloudpickle.register_pickle_by_value(module)
+    return module
 
 
 def compare(a: Path, b: Path) -> None:
@@ -439,6 +489,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--layout", default="2x1", help="worker nodes x CPUs each: 2x1 or 1x2")
+    parser.add_argument("--actors", default="", help="git revision of the actor-pool encoder")
+    parser.add_argument("--variants", default="", help="ingest: e.g. ray,actors (default all)")
+    parser.add_argument("--window", type=int, default=16_384, help="ingest: texts per window")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--size", type=int, default=1_000_000)

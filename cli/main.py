@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ..archive import MAX_LIMIT, ArchiveError, InputError, ModelError, RayMissingError
-from .scale import MaxReplicas, RayAddress, RayServe, Replicas, TargetRequests
+from .scale import MaxReplicas, Pq, RayAddress, RayServe, Replicas, Shards, TargetRequests
 
 console = Console()
 errors = Console(stderr=True)
@@ -394,6 +394,7 @@ def reindex(
         f"reindexed {result['passages']} passages ({result['kind']}"
         + (f", {result['reembedded']} re-embedded" if reembed else "")
         + (", keyword index rebuilt" if result.get("keyword_rebuilt") else "")
+        + (", leads' keyword index rebuilt" if result.get("lead_keyword_rebuilt") else "")
         + f") in {result['seconds']} s",
         highlight=False,
     )
@@ -452,12 +453,14 @@ def serve(
     replicas: Replicas = None,
     max_replicas: MaxReplicas = None,
     target_requests: TargetRequests = 2.0,
+    shards: Shards = 0,
+    pq: Pq = 0,
 ) -> None:
     """Run the HTTP API (FastAPI + uvicorn); model and index load once at start-up."""
-    if ray is not None or replicas or max_replicas:
+    if ray is not None or replicas or max_replicas or shards or pq:
         from .scale import serve_on_ray
 
-        scaling = {"replicas": replicas, "max_replicas": max_replicas}
+        scaling = {"replicas": replicas, "max_replicas": max_replicas, "shards": shards, "pq": pq}
         return serve_on_ray(
             data, ray, host=host, port=port, target_requests=target_requests, **scaling
         )

@@ -75,6 +75,8 @@ def check(data: DataOption = None, as_json: JsonOption = False) -> None:
         console.print(f"database: {plain(shown)}", soft_wrap=True)
         console.print(f"keyword index: {plain(report['keyword_index'])}", soft_wrap=True)
         console.print(f"tantivy index: {plain(report['tantivy_index'])}", soft_wrap=True)
+        console.print(f"lead keyword index: {plain(report['lead_keyword_index'])}", soft_wrap=True)
+        console.print(f"lead tantivy index: {plain(report['lead_tantivy_index'])}", soft_wrap=True)
         if index is not None:
             state = "ok" if index["ok"] else "needs repair"
             if index["ok"] and index["behind"]:

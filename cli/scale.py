@@ -57,6 +57,25 @@ TargetRequests = Annotated[
         help="With --max-replicas: requests in flight per replica before Serve adds one.",
     ),
 ]
+Shards = Annotated[
+    int,
+    typer.Option(
+        "--shards",
+        min=0,
+        max=1024,
+        help="With --ray: vector search on this many shard actors (IVF), kept in step with "
+        "the archive; 0 keeps each replica's own index.",
+    ),
+]
+Pq = Annotated[
+    int,
+    typer.Option(
+        "--pq",
+        min=0,
+        max=96,
+        help="With --shards: IVF-PQ with this many bytes a vector (e.g. 48; 0: exact IVF).",
+    ),
+]
 DEFAULT_REPLICAS = 2
 
 
@@ -118,12 +137,17 @@ def serve_on_ray(
     replicas: int | None,
     max_replicas: int | None,
     target_requests: float,
+    shards: int = 0,
+    pq: int = 0,
 ) -> None:
-    """`serve --ray`: N replicas (autoscaled up to --max-replicas) until Ctrl-C."""
+    """`serve --ray`: N replicas (autoscaled up to --max-replicas), their vector search on
+    --shards shard actors if given, until Ctrl-C."""
     from ..archive import InputError, config
 
     if ray is None:
-        raise InputError("--replicas and --max-replicas need --ray")
+        raise InputError("--replicas, --max-replicas and --shards need --ray")
+    if pq and not shards:
+        raise InputError("--pq needs --shards")
     low = replicas or (1 if max_replicas else DEFAULT_REPLICAS)
     autoscaling = None
     if max_replicas:
@@ -143,4 +167,6 @@ def serve_on_ray(
         port=port,
         replicas=low,
         autoscaling=autoscaling,
+        shards=shards,
+        pq_m=pq,
     )

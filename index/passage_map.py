@@ -201,8 +201,10 @@ class PassageMap:
 
     def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """article id -> its cluster of copies (the store's `clusters_of`)."""
-        ords, clusters, names = self._article_ord, self.cluster_of, self.cluster_ids
-        return {a: names[clusters[ords[a]]] for a in article_ids if a in ords}
+        get, names = self._article_ord.get, self.cluster_ids
+        known = [a for a in article_ids if get(a) is not None]
+        ordinals = np.fromiter((get(a) for a in known), dtype=np.int64, count=len(known))
+        return dict(zip(known, [names[c] for c in self.cluster_of[ordinals].tolist()]))
 
     def allowed_ids(
         self, since: str | None, until: str | None, sources: Sequence[str]

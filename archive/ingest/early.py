@@ -3,8 +3,9 @@
 A local ingest encodes a batch when the writer is ready for it: the model shares the machine
 with everything else, so there is nothing to gain by starting sooner. An encoder on other
 machines (a Ray cluster, index/distributed/) would sit idle while the writer commits, so with
-one the pipeline prepares batches further ahead (`ahead`), and `prepare` sends off the passages
-each batch may need: the ones whose text is not stored yet. `work` collects them, and
+one the pipeline prepares batches further ahead (`ahead`), and `prepare` sends off, in one
+submit, the texts each batch may need: passages whose vector is not stored yet, their headings
+(blended in on this side), and new leads. `work` collects them, and
 `embed_plan` still decides which vector each passage gets, as it does locally: a text that an
 earlier batch of this run stored meanwhile reuses the stored vector, and a text the early guess
 missed (an article another batch changed) is encoded there and then. So the rules, the stored
@@ -21,7 +22,8 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..records import IngestReport
-from .embed import Encoder, KnownVectors, embed_plan, text_hash
+from .embed import Encoder, KnownVectors, embed_plan, input_hash, text_hash
+from .leads import lead_sentence
 from .plan import BatchPlan, Planner, Prepared
 
 K = TypeVar("K")
@@ -86,12 +88,34 @@ class IngestStages:
         prepared = self.planner.prepare(articles)
         if self.encoder is None:
             return prepared
-        texts = {t: text_hash(t) for p in prepared.values() for t in p.passages or ()}
-        if texts and not self.force:
-            stored = self.known_vectors(texts.values())
-            texts = {t: h for t, h in texts.items() if h not in stored}
-        chosen = list(texts)
+        chosen = self._to_send(articles, prepared)
         return Started(prepared, chosen, self.encoder.submit(chosen) if chosen else None)
+
+    def _to_send(self, articles: list[Any], prepared: dict[str, Prepared]) -> list[str]:
+        """The texts `embed_plan` will likely encode for this batch, all in one submit: the
+        passages whose vector (keyed as stored: with their heading blended) is not stored
+        yet, the headings of those passages, and the leads not stored yet. Each encode call
+        left for `work` would cost a round trip to the cluster (a Ray Data window)."""
+        entries = []  # (text, the key its stored vector has, heading to blend in)
+        for article in articles:
+            ready = prepared.get(article.identity())
+            if ready is None or not ready.passages:
+                continue
+            heading = article.heading() if self.heading_weight else ""
+            entries += [(t, input_hash(t, heading, self.heading_weight), heading) for t in ready.passages]  # fmt: skip
+            lead = lead_sentence(ready.passages)
+            if lead:
+                entries.append((lead, text_hash(lead), ""))
+        stored: Any = ()
+        if entries and not self.force:
+            stored = self.known_vectors(list(dict.fromkeys(k for _, k, _ in entries)))
+        chosen: dict[str, None] = {}
+        for text, key, heading in entries:
+            if key not in stored:
+                chosen[text] = None
+                if heading:
+                    chosen[heading] = None
+        return list(chosen)
 
     def plan(
         self, articles: list[Any], prepared: dict[str, Prepared] | Started

@@ -169,3 +169,76 @@ def _owners(rows: list[Any]) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     positions = np.fromiter((r[1] for r in rows), dtype=np.int32, count=len(rows))
     return ids, positions, [r[2:] for r in rows]
+
+
+# A lead's row for the keyword index: keyed by its article's first passage id (a lead is
+# written exactly when its article's passages are, store.py), with the article's fields.
+_LEAD_ROWS = (
+    "SELECT l.passage_id, l.text, l.article_id, a.date, a.source FROM article_leads l "
+    "JOIN articles a ON a.id = l.article_id WHERE {cond}"
+)
+
+
+class LeadSource(DerivedSource):
+    """The leads as the keyword index reads them (`KeywordSource`), each lead a document keyed
+    by its article's first passage id. A lead is replaced exactly when its first passage is,
+    so the passages' change machinery applies unchanged: a removed first passage (tombstone)
+    removes the lead, a lead written later has a first passage above the largest id the index
+    holds, and an article logged as changed re-indexes its lead. Counts and ids are the
+    leads'; the lineage and the tombstones are the database's."""
+
+    def passage_count(self) -> int:
+        with self.store.reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM article_leads").fetchone()[0])
+
+    def passage_ids(self) -> np.ndarray:
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT passage_id FROM article_leads INDEXED BY article_leads_passage "
+                "ORDER BY passage_id"
+            ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def keyword_changes(self, generation: int, max_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(passages removed after `generation`: leads among them go; the leads to index
+        again: those whose first passage is above `max_id`, and those of articles logged as
+        changed after `generation`)."""
+        with self.store.reading() as conn:
+            gone = conn.execute(
+                "SELECT passage_id FROM tombstones WHERE generation > ?", [generation]
+            ).fetchall()
+            rows = conn.execute(
+                "SELECT passage_id FROM article_leads WHERE passage_id > ? UNION "
+                "SELECT passage_id FROM article_leads WHERE article_id IN "
+                "(SELECT article_id FROM article_changes WHERE generation > ?)",
+                [max_id, generation],
+            ).fetchall()
+        removed = np.array([r[0] for r in gone], dtype=np.int64)
+        return removed, np.unique(np.array([r[0] for r in rows], dtype=np.int64))
+
+    def keyword_rows(
+        self, ids: Sequence[int] | None = None, *, batch: int = 10_000
+    ) -> Iterator[list[tuple[int, str, str | None, str | None, dict[str, list[str]]]]]:
+        """(first passage id, lead text, date, source, metadata) of these leads (all when
+        None), in batches by ascending id; leads removed meanwhile are left out."""
+        if ids is None:
+            last = -1
+            while True:
+                with self.store.reading() as conn:
+                    rows = conn.execute(
+                        _LEAD_ROWS.format(cond="l.passage_id > ? ORDER BY l.passage_id LIMIT ?"),
+                        [last, batch],
+                    ).fetchall()
+                if not rows:
+                    return
+                yield self._with_metadata(rows)
+                last = rows[-1][0]
+        else:
+            wanted = sorted({int(i) for i in ids})
+            for start in range(0, len(wanted), batch):
+                chunk = wanted[start : start + batch]
+                rows = self.store.select_in(
+                    _LEAD_ROWS.format(cond="l.passage_id IN ({marks})"), chunk
+                )
+                if rows:
+                    yield self._with_metadata(sorted(rows))

@@ -1,5 +1,6 @@
 """The database's own maintenance: a consistent copy while others read and write, and its
-integrity checks (SQLite's pages and indexes, the FTS5 keyword index against the passages).
+integrity checks (SQLite's pages and indexes, the FTS5 keyword indexes against the passages
+and the leads).
 """
 
 from __future__ import annotations
@@ -74,20 +75,27 @@ def quick_integrity(path: Path, budget: float) -> str:
     return "ok" if problems == [] else f"not checked in {budget:g} s"
 
 
-def keyword_problem(store: Store) -> str | None:
-    """FTS5's own `integrity-check` of the keyword index against the passages; None when
-    they agree."""
+PASSAGES_FTS = "passages_fts"
+LEADS_FTS = "leads_fts"  # the leads' FTS5 index (schema.py's m008_leads)
+_FTS_TABLES = (PASSAGES_FTS, LEADS_FTS)
+
+
+def keyword_problem(store: Store, table: str = PASSAGES_FTS) -> str | None:
+    """FTS5's own `integrity-check` of a keyword index (the passages', or the leads' with
+    `LEADS_FTS`) against its table; None when they agree."""
+    if table not in _FTS_TABLES:
+        raise ValueError(f"not an FTS5 index of the archive: {table}")
     try:
         with store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO passages_fts(passages_fts, rank) VALUES('integrity-check', 1)"
-            )
+            conn.execute(f"INSERT INTO {table}({table}, rank) VALUES('integrity-check', 1)")
     except ArchiveDamaged as exc:  # SQLITE_CORRUPT_VTAB: the index disagrees with the table
         return str(exc.__cause__ or exc)
     return None
 
 
-def rebuild_keyword(store: Store) -> None:
-    """Rebuild the FTS5 index from the passages table (what `reindex` does when it is broken)."""
+def rebuild_keyword(store: Store, table: str = PASSAGES_FTS) -> None:
+    """Rebuild an FTS5 index from its table (what `reindex` does when it is broken)."""
+    if table not in _FTS_TABLES:
+        raise ValueError(f"not an FTS5 index of the archive: {table}")
     with store.transaction() as conn:
-        conn.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
+        conn.execute(f"INSERT INTO {table}({table}) VALUES('rebuild')")

@@ -347,6 +347,14 @@ def m008_leads(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_leads_index(db: Database) -> None:
+    """Leads found by their first passage's id: the tantivy index of the leads (large
+    archives, index/keywords/, store/derived.py's `LeadSource`) is keyed by it, reads the
+    leads in its order and finds the leads written since it was caught up by it."""
+    db.execute("CREATE INDEX IF NOT EXISTS article_leads_passage ON article_leads (passage_id)")
+
+
 def latest_version() -> int:
     """The schema version an archive has once every migration here is applied."""
     return len(migrations._migrations)

@@ -7,9 +7,11 @@ that need it, so this package imports (and says what to install) without Ray.
 - `cluster.py`: `session(address)` joins a cluster (or starts a throw-away one on loopback)
   for the length of one job; `LocalCluster` starts real node processes on this machine (tests
   and benchmarks).
-- `embedding.py`: `RayEncoder`, a pool of Ray actors that each load the model once and embed
-  blocks of passages; `submit(texts)` starts a batch and `result(handle)` waits for it, which
-  is what lets ingest start embedding before the writer gets there.
+- `embedding.py`: `RayEncoder`, a Ray Data pipeline: passages submitted are gathered into
+  windows, each one streaming `map_batches` execution over an actor pool of embedders (the
+  model loaded once per actor per window), rows back in order; `submit(texts)` queues a batch
+  and `result(handle)` waits for it, which is what lets ingest start embedding before the
+  writer gets there.
 
 Sharded vector search is in `index/vectors/sharded.py`; replicated serving in
 `api/replicas.py`.

@@ -147,6 +147,8 @@ class KeywordView:
         self._name: str | None = None  # the index folder opened
         self._stamp: dict[str, Any] | None = None  # what the opened index reflects
         self.error: str | None = None  # why the last search fell back to FTS5, if it failed
+        self._current_key: tuple[int, ...] | None = None  # CURRENT's stat when last read
+        self._current_read: str | None = None  # and what it named
 
     # -- what is on disk ---------------------------------------------------------------------
     @property
@@ -155,11 +157,20 @@ class KeywordView:
         return (self.folder / "CURRENT").is_file()
 
     def _current_name(self) -> str | None:
+        """The index CURRENT names. Read again only when the file is another one (a swap
+        replaces it: new inode) or was rewritten: a stat per search instead of a read."""
+        path = self.folder / "CURRENT"
         try:
-            name = (self.folder / "CURRENT").read_text(encoding="utf-8").strip()
+            info = os.stat(path)
+            key = (info.st_ino, info.st_dev, info.st_mtime_ns, info.st_size)
+            if key == self._current_key:
+                return self._current_read
+            name = path.read_text(encoding="utf-8").strip()
         except OSError:
             return None
-        return name if name.startswith("index-") and "/" not in name else None
+        name = name if name.startswith("index-") and "/" not in name else None
+        self._current_key, self._current_read = key, name
+        return name
 
     def _read_stamp(self, name: str) -> dict[str, Any] | None:
         try:

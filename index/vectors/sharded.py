@@ -26,16 +26,20 @@ the flat vectors do not fit.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
 
 from ..distributed import require_ray
 from .base import EXACT_FILTER_LIMIT
-from .ivf import IVF_NPROBE_FRACTION, IvfIndex
+from .ivf import IVF_NPROBE_FRACTION, IvfIndex, ivf_lists
+
+if TYPE_CHECKING:
+    from ..sync import VectorSource
 
 CHUNK = 20_000  # vectors per call when loading shards (keeps each call's object small)
 
@@ -279,3 +283,123 @@ def single_index(
     wrapped.nprobe = settings.probes  # the shards' setting, even below today's default rule
     wrapped.add(ids, vectors)
     return wrapped
+
+
+class ShardedView:
+    """A `ShardedIndex` kept in step with the database, as `index/sync.VectorView` keeps the
+    FAISS index: before each search it asks the database for its generation and applies the
+    passages removed and added since (a database with another history is loaded again).
+
+    The index is trained on first use from a sample of the stored vectors (`ivf_lists`
+    lists unless `nlist`, the same nprobe rule as the archive's IVF index), so it ranks like
+    one IVF index with that training; on an archive of up to 32 x 39 passages every list is
+    probed and it ranks like the archive's exact index. Shard actors live until `stop()`.
+    """
+
+    def __init__(
+        self,
+        source: VectorSource,
+        dimension: int,
+        shards: int,
+        *,
+        pq_m: int = 0,
+        nlist: int | None = None,
+        cpus_per_shard: float = 1.0,
+        sample: int = 100_000,
+    ) -> None:
+        self.source = source
+        self.dimension = dimension
+        self.shards = shards
+        self.pq_m = pq_m
+        self.nlist = nlist
+        self.cpus_per_shard = cpus_per_shard
+        self.sample = sample
+        self.lock = threading.RLock()
+        self.index: ShardedIndex | None = None
+        self._lineage: tuple[str, int, str] | None = None
+        self._max_id = -1
+
+    def _build(self) -> None:
+        """Train on the stored vectors (the first `sample`), start the shards, load them all."""
+        if self.index is not None:
+            self.index.stop()
+            self.index = None
+        lineage = self.source.lineage()
+        picked, held = [], 0
+        for ids, vectors in self.source.iter_vectors():
+            picked.append(vectors)
+            held += len(ids)
+            if held >= self.sample:
+                break
+        if not held:  # nothing to train on yet: built when the first passages arrive
+            self._lineage, self._max_id = lineage, -1
+            return
+        sample = np.vstack(picked)[: self.sample]
+        nlist = self.nlist or min(ivf_lists(held), max(1, held // 39))
+        settings = ShardSettings(nlist=max(1, nlist), pq_m=self.pq_m)
+        trained = train(self.dimension, sample, settings)
+        index = ShardedIndex(
+            self.dimension, self.shards, settings, cpus_per_shard=self.cpus_per_shard
+        )
+        index.start(trained)
+        top = -1
+        for ids, vectors in self.source.iter_vectors():
+            index.add(ids, vectors)
+            top = max(top, int(ids.max()) if len(ids) else -1)
+        self.index, self._lineage, self._max_id = index, lineage, top
+
+    def catch_up(self) -> dict[str, int]:
+        """Bring the shards up to the database's generation; returns what changed."""
+        with self.lock:
+            lineage = self.source.lineage()
+            if self._lineage == lineage:
+                return {"added": 0, "removed": 0}
+            old = self._lineage
+            if (
+                self.index is None
+                or old is None
+                or old[0] != lineage[0]
+                or old[1] > lineage[1]
+                or self.source.token_at(old[1]) != old[2]
+                or old[1] < self.source.tombstones_pruned_through()
+            ):
+                self._build()
+                return {"added": len(self.index or ()), "removed": -1}
+            removed, added = self.source.changes_since(old[1], self._max_id)
+            if len(removed):
+                self.index.remove(removed)
+            for start in range(0, len(added), CHUNK):
+                chunk = added[start : start + CHUNK]
+                self.index.add(chunk, self.source.vectors_for(chunk, self.dimension))
+            if len(added):
+                self._max_id = max(self._max_id, int(added.max()))
+            self._lineage = lineage
+            return {"added": int(len(added)), "removed": int(len(removed))}
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k (passage id, score) over the caught-up shards, filters applied on each."""
+        with self.lock:
+            self.catch_up()
+            if self.index is None:
+                return []
+            return self.index.search(query, k, allowed)
+
+    def describe(self) -> dict[str, Any]:
+        """Shards, passages per shard, lists and PQ: what `stats` shows."""
+        index = self.index
+        return {
+            "shards": self.shards,
+            "passages": list(index.counts) if index else [0] * self.shards,
+            "nlist": index.settings.nlist if index else 0,
+            "nprobe": index.settings.probes if index else 0,
+            "pq_m": self.pq_m,
+        }
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.index is not None:
+                self.index.stop()
+                self.index = None
+            self._lineage = None

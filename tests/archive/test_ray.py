@@ -115,14 +115,18 @@ def test_ray_ingest_equals_local_ingest(cluster, tmp_path: Path):
     records.append(dict(records[3], id="copy-of-a3", source="Other"))  # an exact copy
     with Archive(tmp_path / "local", embedder=HashEmbedder()) as local:
         expected = local.ingest_articles(records)
-        encoder = RayEncoder(EmbedderSpec("hash"), block=16)
+        # ~20 ms a text, so the pool's second actor is up before the first has done it all
+        slow = EmbedderSpec(
+            "ray_embedders:SlowHashEmbedder", fingerprint=HashEmbedder().fingerprint
+        )
+        encoder = RayEncoder(slow, block=16)
         with Archive(tmp_path / "ray", embedder=HashEmbedder()) as remote, encoder:
             report = remote.ingest_articles(records, encoder=encoder)
             assert counts(report) == counts(expected)
             assert_same(remote, local)
             assert {w.split(":")[0] for w in encoder.workers} == {
                 n.node_id[:8] for n in cluster.nodes
-            }, "both worker nodes embedded"
+            }, f"both worker nodes embedded: {encoder.workers}"
             # incremental, as locally: nothing again, then only an edited article's new text
             assert remote.ingest_articles(records, encoder=encoder).passages_embedded == 0
             edited = [dict(r) for r in records[:10]]
@@ -328,6 +332,101 @@ def test_sharded_search_equals_single_index(cluster, pq_m: int):
         assert [i for i, _ in sharded.search(query, 50)] == [i for i, _ in single.search(query, 50)]
     finally:
         sharded.stop()
+
+
+def ranked(hits: list[tuple[float, str, int]]) -> list[tuple[float, frozenset]]:
+    """Scores in order, each with the passages that share it: the HashEmbedder gives many
+    exact ties, which two indexes may break differently (the last group may be cut short)."""
+    groups: dict[float, set] = {}
+    for score, article, position in hits:
+        groups.setdefault(round(score, 5), set()).add((article, position))
+    return [(score, frozenset(found)) for score, found in groups.items()]
+
+
+def same_ranking(got, expected) -> bool:
+    """Two SearchResponses (or lists of result dicts from the HTTP API) rank alike."""
+
+    def rows(answer) -> list[tuple[float, str, int]]:
+        if isinstance(answer, list):
+            return [(r["score"], r["article"]["id"], r["position"]) for r in answer]
+        return [(h.score, h.article.id, h.position) for h in answer.hits]
+
+    a, b = ranked(rows(got)), ranked(rows(expected))
+    return bool(b) and len(a) == len(b) and a[:-1] == b[:-1] and a[-1][0] == b[-1][0]
+
+
+SHARD_QUERIES = [
+    ("Dabe kimo", {}),
+    ("Story about talks", {"mode": "semantic"}),
+    ("lorem pasu", {"mode": "semantic", "source": "Wire"}),
+    ("tika", {"mode": "semantic", "where": ["n=7"]}),
+]
+
+
+def test_sharded_archive_searches_like_the_unsharded_one_and_follows_writes(
+    cluster, tmp_path: Path
+):
+    # no shared paragraph: a tie between two copies of one text may be broken either way
+    records = [
+        dict(r, n=str(i % 10), body=r["body"].rsplit("\n\n", 1)[0])
+        for i, r in enumerate(corpus(150))
+    ]
+    with Archive(tmp_path / "a", embedder=HashEmbedder()) as plain:
+        plain.ingest_articles(records)
+        with Archive(tmp_path / "a", embedder=HashEmbedder()) as sharded:
+            view = sharded.shard_vectors(2, cpus_per_shard=0.25)
+            try:
+                assert sum(view.describe()["passages"]) == len(plain.store.passage_ids())
+                assert min(view.describe()["passages"]) > 0, "both shards hold passages"
+                for query, options in SHARD_QUERIES:
+                    expected = plain.search(query, limit=10, **options)
+                    assert same_ranking(sharded.search(query, limit=10, **options), expected)
+                new = {"id": "volcano-1", "title": "Volcano grounds flights", "source": "Wire",
+                       "body": "Ash from an Icelandic volcano closed airports across Europe."}  # fmt: skip
+                plain.ingest_articles([new])  # another Archive object writes: the view follows
+                top = sharded.search("volcano ash airports", limit=1, mode="semantic").hits[0]
+                assert top.article.id == "volcano-1"
+                plain.remove(["volcano-1"])
+                found = sharded.search("volcano ash airports", limit=5, mode="semantic")
+                assert "volcano-1" not in [h.article.id for h in found.hits]
+                assert same_ranking(
+                    found, plain.search("volcano ash airports", limit=5, mode="semantic")
+                )
+            finally:
+                view.stop()
+
+
+def test_serve_replicas_search_sharded_vectors(cluster, tmp_path: Path):
+    import httpx
+    from ray import serve
+
+    from newsarchive.api.replicas import deploy
+
+    records = [dict(r, body=r["body"].rsplit("\n\n", 1)[0]) for r in corpus(60)]
+    with Archive(tmp_path / "served", embedder=HashEmbedder()) as archive:
+        archive.ingest_articles(records)
+        expected = archive.search("Dabe kimo", limit=5, mode="semantic")
+    port = free_port()
+    deploy(tmp_path / "served", replicas=1, replica_cpus=0.5, shards=2, shard_cpus=0.25, port=port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            got = client.get("/search", params={"q": "Dabe kimo", "limit": 5, "mode": "semantic"})
+            assert got.status_code == 200, got.text
+            assert same_ranking(got.json()["results"], expected)
+            new = {"id": "volcano-1", "title": "Volcano grounds flights", "source": "Wire",
+                   "body": "Ash from an Icelandic volcano closed airports across Europe."}  # fmt: skip
+            assert client.post("/articles", json=new).status_code == 200
+            params = {"q": "volcano ash airports", "limit": 3, "mode": "semantic"}
+            assert client.get("/search", params=params).json()["results"][0]["article"]["id"] == (
+                "volcano-1"
+            )
+            assert client.delete("/articles/volcano-1").status_code == 200
+            ids = [
+                r["article"]["id"] for r in client.get("/search", params=params).json()["results"]
+            ]
+            assert "volcano-1" not in ids
+    finally:
+        serve.shutdown()
 
 
 def test_worker_node_killed_mid_ingest_loses_and_duplicates_nothing(cluster, tmp_path: Path):

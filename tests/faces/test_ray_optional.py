@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from newsarchive.cli.main import app
@@ -84,10 +85,18 @@ def test_a_bad_ray_address_is_one_line(tmp_path: Path, hash_backend):
     )
 
 
-def test_replicas_need_ray(tmp_path: Path):
-    result = CliRunner().invoke(app, ["serve", "--data", str(tmp_path), "--replicas", "3"])
+@pytest.mark.parametrize("flag", [["--replicas", "3"], ["--shards", "2"]])
+def test_replicas_and_shards_need_ray(tmp_path: Path, flag: list[str]):
+    result = CliRunner().invoke(app, ["serve", "--data", str(tmp_path), *flag])
     assert result.exit_code == 2
-    assert result.output.strip() == "error: --replicas and --max-replicas need --ray"
+    assert result.output.strip() == "error: --replicas, --max-replicas and --shards need --ray"
+
+
+def test_pq_needs_shards(tmp_path: Path):
+    args = ["serve", "--data", str(tmp_path), "--ray", "local", "--pq", "48"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: --pq needs --shards"
 
 
 def test_max_replicas_below_replicas_is_one_line(tmp_path: Path):
