@@ -58,11 +58,15 @@ for i, q in enumerate(qs[:3] + qs):
         list(dict.fromkeys([p for p, _ in sem] + [p for p, _ in kw]))
     )
     articles = list(dict.fromkeys(article_of.values()))
-    t("lead vectors of the candidate articles", lambda: leads.lookup(v, articles))
+    t("lead vectors of the candidate articles: memory", lambda: leads.lookup(v, articles))
+    t(
+        "lead vectors of the candidate articles: SQLite (before)",
+        lambda: archive.leads.lookup(v, articles),
+    )
     cosines, first = leads.lookup(v, articles)
     lead_kw = leads.keyword(q, f)
     t(
-        "score fusion (Python)",
+        "score fusion (numpy)",
         lambda: score_fusion(sem, kw, article_of, first, cosines, lead_kw, keyword_depth=500),
     )
     t(

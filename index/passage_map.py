@@ -56,6 +56,17 @@ class PassageMapSource(Protocol):
         passages (all when None), in batches."""
         ...
 
+    def lead_writes(self) -> str:
+        """A count that moves whenever leads are written without new passages."""
+        ...
+
+    def lead_vectors(
+        self, ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[np.ndarray, list[str], list[bytes]]]:
+        """(first passage ids, article ids, vector bytes) of the leads keyed by these
+        passages (all when None), in batches."""
+        ...
+
 
 def _grown(array: np.ndarray, size: int, fill: int) -> np.ndarray:
     out = np.full(max(size, 1024, int(len(array) * 1.25)), fill, dtype=array.dtype)
@@ -83,6 +94,16 @@ class PassageMap:
         self.generation: int | None = None
         self.lineage: tuple[str, int, str] | None = None  # the database's, as the map holds it
         self.max_id = -1
+        # Per article ordinal: its first (position-0) passage id, and its lead's vector with
+        # the first passage id the lead was written with (-1: none). An entry counts only
+        # while that passage is still the article's in `article_of`, so a rewritten or removed
+        # article never shows an old lead. The vectors load on first use (`lead_cosines`).
+        self.first_of = np.zeros(0, dtype=np.int64)
+        self.lead_of = np.zeros(0, dtype=np.int64)
+        self.lead_vectors = np.zeros((0, 0), dtype=np.float32)
+        self.leads_loaded = False
+        self.lead_writes: str | None = None  # the source's count when the vectors were read
+        self.leads_mixed = False  # some lead has another size (another model's): use SQL
 
     # -- keeping in step ---------------------------------------------------------------------
     def current(self) -> PassageMap:
@@ -121,6 +142,11 @@ class PassageMap:
             for owner in changed:
                 if owner[0] in self._article_ord:
                     self._set(*owner)
+            if self.leads_loaded:
+                if self.source.lead_writes() != self.lead_writes:
+                    self.leads_loaded = False  # filled or re-embedded: read again on next use
+                elif len(added):
+                    self._read_leads(added)
             self.generation, self.lineage = generation, lineage
             return {"removed": len(removed), "added": len(added), "changed": len(changed)}
 
@@ -137,6 +163,8 @@ class PassageMap:
                 (self._set(*owner) for owner in owners), dtype=np.int32, count=len(owners)
             )
             self.article_of[passage_ids] = ordinals
+            first = positions == 0
+            self.first_of[ordinals[first]] = passage_ids[first]
             self.max_id = max(self.max_id, top)
 
     def _set(self, article: str, cluster: str, date: str | None, source: str | None) -> int:
@@ -148,6 +176,8 @@ class PassageMap:
                 self.cluster_of = _grown(self.cluster_of, ordinal + 1, 0)
                 self.date_of = _grown(self.date_of, ordinal + 1, -1)
                 self.source_of = _grown(self.source_of, ordinal + 1, -1)
+                self.first_of = _grown(self.first_of, ordinal + 1, -1)
+                self.lead_of = _grown(self.lead_of, ordinal + 1, -1)
         cluster_ordinal = self._cluster_ord.get(cluster)
         if cluster_ordinal is None:
             cluster_ordinal = self._cluster_ord[cluster] = len(self.cluster_ids)
@@ -160,6 +190,72 @@ class PassageMap:
             folded = sqlite_lower(source)
             self.source_of[ordinal] = self._source_code.setdefault(folded, len(self._source_code))
         return ordinal
+
+    def _load_leads(self) -> None:
+        """Read every lead's vector (the count first: a write meanwhile reloads them)."""
+        self.lead_writes = self.source.lead_writes()
+        self.lead_of[:] = -1
+        self.lead_vectors = np.zeros((0, 0), dtype=np.float32)
+        self.leads_mixed = False
+        for passage_ids, article_ids, vectors in self.source.lead_vectors(None):
+            self._put_leads(passage_ids, article_ids, vectors)
+        self.leads_loaded = True
+
+    def _read_leads(self, added: np.ndarray) -> None:
+        for passage_ids, article_ids, vectors in self.source.lead_vectors(added.tolist()):
+            self._put_leads(passage_ids, article_ids, vectors)
+
+    def _put_leads(self, passage_ids: np.ndarray, article_ids: list[str], vectors: list[bytes]):
+        """Hold these leads, each under its article if its first passage is the map's (a lead
+        of passages the map has not read yet comes again with them)."""
+        get = self._article_ord.get
+        ordinals = np.fromiter((get(a, -1) for a in article_ids), np.int64, len(article_ids))
+        dim = self.lead_vectors.shape[1] or (len(vectors[0]) // 4 if vectors else 0)
+        keep = (ordinals >= 0) & (self.articles(passage_ids) == ordinals)
+        sized = np.fromiter((len(v) == dim * 4 for v in vectors), bool, len(vectors))
+        if (keep & ~sized).any():
+            self.leads_mixed = True
+        keep &= sized
+        if not keep.any() or not dim:
+            return
+        matrix = np.frombuffer(
+            b"".join(v for v, k in zip(vectors, keep.tolist()) if k), dtype=np.float32
+        ).reshape(-1, dim)
+        rows = len(self.article_ids)
+        if rows > len(self.lead_vectors):
+            grown = np.zeros((max(rows, int(len(self.lead_vectors) * 1.25)), dim), np.float32)
+            if len(self.lead_vectors):
+                grown[: len(self.lead_vectors)] = self.lead_vectors
+            self.lead_vectors = grown
+        self.lead_vectors[ordinals[keep]] = matrix
+        self.lead_of[ordinals[keep]] = passage_ids[keep]
+
+    def lead_cosines(
+        self, query_vector: np.ndarray, article_ids: Sequence[str]
+    ) -> tuple[dict[str, float], dict[str, int]] | None:
+        """store/leads.py's `LeadIndex.lookup` from memory: article id -> the inner product
+        of the query's vector and its lead's, and article id -> its first passage's id, for
+        the articles of the map's lineage (the caller has caught it up). None when the leads
+        are of mixed sizes or another size than the query's (re-embedding): SQL decides."""
+        query = np.asarray(query_vector, dtype=np.float32).ravel()
+        with self.lock:
+            if not self.leads_loaded:
+                self._load_leads()
+            dim = self.lead_vectors.shape[1]
+            if self.leads_mixed or (dim and dim != len(query)):
+                return None
+            get = self._article_ord.get
+            known = [a for a in article_ids if a in self._article_ord]
+            ordinals = np.fromiter((get(a) for a in known), np.int64, len(known))
+            first = self.first_of[ordinals]
+            has_first = self.articles(first) == ordinals
+            lead = self.lead_of[ordinals]
+            has_lead = self.articles(lead) == ordinals
+            picked = ordinals[has_lead]
+            scores = self.lead_vectors[picked] @ query if len(picked) else np.zeros(0)
+        firsts = {a: p for a, p, ok in zip(known, first.tolist(), has_first.tolist()) if ok}
+        with_lead = [a for a, ok in zip(known, has_lead.tolist()) if ok]
+        return dict(zip(with_lead, scores.tolist())), firsts
 
     # -- search stages -----------------------------------------------------------------------
     def articles(self, passage_ids: Sequence[int] | np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 RRF_K = 5
 # (semantic, keyword): BM25 catches exact names and numbers but is the weaker ranker on
 # paraphrased queries, so it breaks ties rather than leads.
@@ -123,50 +125,60 @@ def score_fusion(
     Without lead evidence (an archive whose leads `reindex` has not filled yet) those terms
     are absent.
     """
+    # On arrays (one row per candidate passage, one per article): the same float64 operations
+    # in the same order as the formula written per passage, so the same scores to the bit
+    # (tests/unit/test_score_fusion.py keeps that per-passage version as the reference).
     alpha = weights.alpha
     dense, dense_floor = normalised(semantic)  # every passage has a cosine: never complete
     lexical, lexical_floor = normalised(keyword, keyword_depth)
     first_passage = first_passage or {}
-    # article -> [D_max, K_max, shown passage's score, shown passage id]
-    best: dict[str, list] = {}
-    shown: dict[int, float] = {}
+    pids, articles = [], []
     for pid in dict.fromkeys([p for p, _ in semantic] + [p for p, _ in keyword]):
         article = article_of.get(pid)
-        if article is None:
-            continue
-        d, k = dense.get(pid, dense_floor), lexical.get(pid, lexical_floor)
-        own = shown[pid] = alpha * d + (1 - alpha) * k
-        row = best.get(article)
-        if row is None:
-            best[article] = [d, k, own, pid]
-            continue
-        row[0] = max(row[0], d)
-        row[1] = max(row[1], k)
-        if own > row[2] or (own == row[2] and pid < row[3]):
-            row[2], row[3] = own, pid
-    first_dense: dict[str, float] = {}
+        if article is not None:
+            pids.append(pid)
+            articles.append(article)
+    if not pids:
+        return []
+    index = dict.fromkeys(articles)  # article -> its ordinal here, in first-seen order
+    for ordinal, article in enumerate(index):
+        index[article] = ordinal
+    names = list(index)
+    code = np.fromiter(map(index.__getitem__, articles), np.int64, len(articles))
+    ids = np.array(pids, dtype=np.int64)
+    d = np.fromiter((dense.get(p, dense_floor) for p in pids), np.float64, len(pids))
+    k = np.fromiter((lexical.get(p, lexical_floor) for p in pids), np.float64, len(pids))
+    own = alpha * d + (1 - alpha) * k
+    count = len(names)
+    d_max = np.full(count, -np.inf)
+    np.maximum.at(d_max, code, d)
+    k_max = np.full(count, -np.inf)
+    np.maximum.at(k_max, code, k)
+    # each article's shown passage: its highest `own`, ties to the lowest id
+    by_article = np.lexsort((ids, -own, code))
+    starts = np.flatnonzero(np.r_[True, code[by_article][1:] != code[by_article][:-1]])
+    head = np.empty(count, dtype=np.int64)
+    head[code[by_article][starts]] = ids[by_article][starts]
+    # the first passage's scores where it is a candidate, else the lists' lowest
+    row_of = dict(zip(pids, range(len(pids))))
+    lead_row = np.fromiter((row_of.get(first_passage.get(a), -1) for a in names), np.int64, count)
+    lead_in = lead_row >= 0
+    d_lead = np.where(lead_in, d[lead_row], dense_floor)
+    k_lead = np.where(lead_in, k[lead_row], lexical_floor)
+    first_dense = np.zeros(count)
     if lead_cosines:
-        top = max((lead_cosines.get(a, 0.0) for a in best), default=0.0)
-        scale = top if top > 0 else 1.0
-        first_dense = {a: lead_cosines.get(a, 0.0) / scale for a in best}
+        cosines = np.fromiter((lead_cosines.get(a, 0.0) for a in names), np.float64, count)
+        top = cosines.max()
+        first_dense = cosines / (top if top > 0 else 1.0)
+    dense_side = d_max + weights.first_passage * d_lead + weights.lead * first_dense
+    keyword_side = k_max + weights.first_passage * k_lead
     first_lexical, first_floor = normalised(lead_keyword or [], lead_depth)
-    article_score: dict[str, float] = {}
-    for article, (d_max, k_max, _, _) in best.items():
-        lead_pid = first_passage.get(article)
-        lead_in = lead_pid in shown
-        d_lead = dense.get(lead_pid, dense_floor) if lead_in else dense_floor
-        k_lead = lexical.get(lead_pid, lexical_floor) if lead_in else lexical_floor
-        dense_side = (
-            d_max + weights.first_passage * d_lead + weights.lead * first_dense.get(article, 0.0)
-        )
-        keyword_side = k_max + weights.first_passage * k_lead
-        if first_lexical:
-            keyword_side += weights.lead * first_lexical.get(article, first_floor)
-        article_score[article] = alpha * dense_side + (1 - alpha) * keyword_side
-
-    def order(pid: int) -> tuple[float, int, int, float, int]:
-        article = article_of[pid]
-        head = best[article][3]
-        return (-article_score[article], head, pid != head, -shown[pid], pid)
-
-    return [(pid, article_score[article_of[pid]]) for pid in sorted(shown, key=order)]
+    if first_lexical:
+        leads = np.fromiter((first_lexical.get(a, first_floor) for a in names), np.float64, count)
+        keyword_side = keyword_side + weights.lead * leads
+    article_score = alpha * dense_side + (1 - alpha) * keyword_side
+    # by article score, then the shown passage's id; in an article its shown passage first,
+    # then the others by their own score, ties by id
+    shown_head = head[code]
+    order = np.lexsort((ids, -own, ids != shown_head, shown_head, -article_score[code]))
+    return list(zip(ids[order].tolist(), article_score[code[order]].tolist()))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .leads import LEAD_WRITES
 from .store import Store
 
 # The text a passage is found by: its own and its article's heading (schema.FTS_COLUMNS, what
@@ -163,6 +164,44 @@ class DerivedSource:
                 )
                 if rows:
                     yield _owners(rows)
+
+    def lead_writes(self) -> str:
+        """The count of lead writes made without new passages (store/leads.py)."""
+        return self.store.get_meta(LEAD_WRITES, "0") or "0"
+
+    def lead_vectors(
+        self, ids: Sequence[int] | None = None, *, batch: int = 20_000
+    ) -> Iterator[tuple[np.ndarray, list[str], list[bytes]]]:
+        """(first passage ids, article ids, vector bytes) of the leads keyed by these passages
+        (all when None), in batches."""
+        if ids is None:
+            last = -1
+            while True:
+                with self.store.reading() as conn:
+                    rows = conn.execute(
+                        "SELECT id, passage_id, article_id, vector FROM article_leads "
+                        "WHERE id > ? ORDER BY id LIMIT ?",
+                        [last, batch],
+                    ).fetchall()
+                if not rows:
+                    return
+                yield _leads(rows)
+                last = rows[-1][0]
+        else:
+            wanted = sorted({int(i) for i in ids})
+            for start in range(0, len(wanted), batch):
+                rows = self.store.select_in(
+                    "SELECT id, passage_id, article_id, vector FROM article_leads "
+                    "INDEXED BY article_leads_passage WHERE passage_id IN ({marks})",
+                    wanted[start : start + batch],
+                )
+                if rows:
+                    yield _leads(rows)
+
+
+def _leads(rows: list[Any]) -> tuple[np.ndarray, list[str], list[bytes]]:
+    ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, [str(r[2]) for r in rows], [r[3] for r in rows]
 
 
 def _owners(rows: list[Any]) -> tuple[np.ndarray, np.ndarray, list[tuple]]:

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from ..search.filters import Filters
     from .store import Store
 
+# The meta key counting the lead writes made without new passages (`reindex` filling leads,
+# re-embedding): the passage map's lead vectors (index/passage_map.py) reload when it moves.
+# Leads written with their passages (store.py) need no count: the map reads them with the
+# passages added.
+LEAD_WRITES = "lead_writes"
+
 # Leads from which very common query terms are left out (as passages from 200,000 on, fts.py):
 # about the same archive size, at four passages an article.
 COMMON_TERMS_FROM = 50_000
@@ -39,6 +45,15 @@ def write_lead(
     conn.execute(
         "INSERT INTO article_leads (article_id, passage_id, text, vector) VALUES (?, ?, ?, ?)",
         [article_id, int(passage_id), lead.text, vector.tobytes()],
+    )
+
+
+def count_lead_writes(conn: sqlite3.Connection) -> None:
+    """Bump `LEAD_WRITES` (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [LEAD_WRITES],
     )
 
 
@@ -154,6 +169,7 @@ class LeadIndex:
         ]
         with self.store.write() as conn:
             conn.executemany("UPDATE article_leads SET vector = ? WHERE article_id = ?", rows)
+            count_lead_writes(conn)
 
     def store_leads(self, leads: Sequence[tuple[str, int, LeadRow]]) -> None:
         """Write (article id, first passage id, lead) rows, each replacing the article's lead,
@@ -161,3 +177,4 @@ class LeadIndex:
         with self.store.write() as conn:
             for article_id, passage_id, lead in leads:
                 write_lead(conn, article_id, lead, passage_id)
+            count_lead_writes(conn)

@@ -11,6 +11,7 @@ import pytest
 from newsarchive.archive import Archive, InputError
 from newsarchive.archive.ingest.leads import lead_sentence
 from newsarchive.archive.search.filters import Filters
+from newsarchive.archive.store.leads import count_lead_writes
 
 from conftest import NEWS, SEED, write_jsonl
 
@@ -70,10 +71,12 @@ def test_an_archive_without_leads_searches_and_reindex_fills_them(loaded: Archiv
     before = [h.article.id for h in loaded.search("wheat exports to Egypt").hits]
     with loaded.store.write() as conn:
         conn.execute("DELETE FROM article_leads")  # as an archive migrated to m008 has none
+        count_lead_writes(conn)  # as the store's own lead writes do: memory follows
     without = loaded.search("wheat exports to Egypt")
     assert without.hits and without.hits[0].article.id == "wheat-1"
     _, first = loaded.leads.lookup(loaded.embedder.encode_query("x"), ["wheat-1"])
     assert first == {"wheat-1": loaded.get("wheat-1")["passages"][0]["id"]}  # from passages
+    assert loaded.lead_search.lookup(loaded.embedder.encode_query("x"), ["wheat-1"]) == ({}, first)
     result = loaded.reindex()
     assert result["leads_added"] == len(NEWS) + 1
     assert [h.article.id for h in loaded.search("wheat exports to Egypt").hits] == before
