@@ -48,6 +48,17 @@ class MatchScope:
     until_generation: int | None = None
 
 
+@dataclass(frozen=True)
+class EveryWord:
+    """Part (a) of a query's set, found ahead of `count`: the store's SELECT of article ids and
+    its parameters, and the archive state (`at`) it was read at."""
+
+    query: str
+    select: str
+    params: tuple[Any, ...]
+    at: Any
+
+
 class MatchView(TimelineView, FacetView, Protocol):
     """One materialised matching set, read inside one consistent snapshot."""
 
@@ -62,7 +73,15 @@ class MatchView(TimelineView, FacetView, Protocol):
 class MatchSets(Protocol):
     """The store's side (store/explore.py)."""
 
-    def count(self, scope: MatchScope) -> int: ...
+    def count(self, scope: MatchScope, early: EveryWord | None = None) -> int:
+        """The set's size; `early` is part (a) as `every_word` found it beforehand (used only
+        if the archive has not changed since, else found again)."""
+        ...
+
+    def every_word(self, query: str) -> EveryWord:
+        """Part (a) of a query's set on its own (it needs only the query), so a search can
+        find it beside its retrievals and pass it to `count`."""
+        ...
 
     def open(self, scope: MatchScope) -> AbstractContextManager[MatchView]: ...
 

@@ -247,6 +247,10 @@ class Searcher:
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
+        early = None
+        if request.sort == "relevance" and not (request.facets or request.timeline):
+            # Part (a) of the total needs only the query: found beside the retrievals.
+            early = side_reads().submit(self.matches.every_word, request.query)
         found = self.candidates(request)
         scope = found.scope
         key = request.order_key()
@@ -259,7 +263,7 @@ class Searcher:
         facets: dict[str, Facet] = {}
         timeline = None
         if request.sort == "relevance" and not (request.facets or request.timeline):
-            total = self.matches.count(scope)
+            total = self.matches.count(scope, early.result() if early is not None else None)
         else:
             with self.matches.open(scope) as view:
                 total = view.total

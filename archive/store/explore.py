@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..search.cursor import DateKey
+from ..search.filters import Filters
+from ..search.matching import EveryWord, MatchScope
 from .every_word import NONE, articles_with_every_term
 from .fts import fts_terms
 
 if TYPE_CHECKING:
-    from ..search.matching import MatchScope
     from .store import Store
 
 COLUMN_FACETS = ("source", "author")
@@ -149,6 +150,15 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.execute("ROLLBACK")
+
+
+def _state(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """The archive state this connection's snapshot sees (archive id, generation and its
+    token): equal states hold equal passages."""
+    return conn.execute(
+        "SELECT key, value FROM meta WHERE key IN ('archive_id', 'generation', "
+        "'generation_token') ORDER BY key"
+    ).fetchall()
 
 
 class MatchingView:
@@ -307,15 +317,27 @@ class ExploreStore:
             owners = functools.partial(self.owners_at, self.store.lineage())
         return articles_with_every_term(conn, fts_terms(scope.query or ""), owners)
 
-    def count(self, scope: MatchScope) -> int:
-        """The size of the matching set, without materialising it."""
+    def every_word(self, query: str) -> EveryWord:
+        """Part (a) of `query`'s set in a snapshot of its own, with the lineage it was read at
+        (search/matching.py's `MatchSets.every_word`)."""
+        with self.store.reading() as conn, snapshot(conn):
+            at = _state(conn)
+            select, params = self._every(conn, MatchScope(query, Filters()))
+        return EveryWord(query, select, tuple(params), at)
+
+    def count(self, scope: MatchScope, early: EveryWord | None = None) -> int:
+        """The size of the matching set, without materialising it; `early` (part (a) found
+        beforehand by `every_word`) is used when it is of this query and this archive state."""
         with self.store.reading() as conn, snapshot(conn):
             if scope.query is None:
                 filters, params = scope.filters.to_sql("a")
                 generations, generation_params = _generations(scope)
                 sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
                 return int(conn.execute(sql, [*params, *generation_params]).fetchone()[0])
-            every = self._every(conn, scope)
+            if early is not None and early.query == scope.query and early.at == _state(conn):
+                every = early.select, list(early.params)
+            else:
+                every = self._every(conn, scope)
             unlimited = scope.filters.is_empty() and scope.after_generation is None
             if unlimited and scope.until_generation is None:  # ids only, no article read
                 select, params = every

@@ -183,3 +183,24 @@ def test_rarest_terms_come_first_and_an_unknown_word_ends_it(lived):
         )
         counts = {t: n for t, n, _ in ordered}
         assert counts['"millet"'] < counts['"grain"']
+
+
+def test_part_a_found_ahead_counts_the_same_and_a_stale_one_is_found_again(tmp_path):
+    """search() finds part (a) beside its retrievals (`every_word`) and hands it to `count`:
+    the same total as finding it inside the count; after a write it is not reused."""
+    rng = random.Random(3)
+    with Archive(tmp_path / "data", embedder=HashEmbedder()) as archive:
+        archive.ingest_articles([_article(rng, n) for n in range(30)])
+        for query in ["grain wheat", "millet", '"grain export" harvest', "unique4v0 grain"]:
+            for filters in [Filters(), Filters(sources=["bbc news"])]:
+                scope = MatchScope(query, filters, ("a1", "a2"))
+                early = archive.explore.every_word(query)
+                assert archive.explore.count(scope, early) == archive.explore.count(scope)
+        early = archive.explore.every_word("unique31v0")
+        assert archive.explore.count(MatchScope("unique31v0", Filters()), early) == 0
+        archive.ingest_articles([_article(rng, 31)])  # the archive moved on: found again
+        assert archive.explore.count(MatchScope("unique31v0", Filters()), early) == 1
+        other = archive.explore.every_word("millet")  # another query's: not used
+        assert archive.explore.count(MatchScope("unique31v0", Filters()), other) == 1
+        response = archive.search("unique31v0", mode="keyword")
+        assert response.total == 1
