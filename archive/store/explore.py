@@ -95,27 +95,9 @@ def reference_rows(scope: MatchScope, columns: str = NARROW) -> tuple[str, list[
     """The matching set in plain SQL, part (a) as one FTS5 match per term intersected: the
     definition `matching_rows` with every_word.py must agree with, kept for the tests and
     bench/count_1m.py (it costs in proportion to the commonest term's matches)."""
-    filters, filter_params = scope.filters.to_sql("a")
-    generations, generation_params = _generations(scope)
-    parts: list[str] = []
-    params: list[Any] = []
     terms = fts_terms(scope.query or "")
-    if terms:
-        every_word = " INTERSECT ".join([TERM_ARTICLES] * len(terms))
-        parts.append(
-            f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
-            f"WHERE a.id IN ({every_word}) AND {filters}{generations}"
-        )
-        params += [*terms, *filter_params, *generation_params]
-    if scope.candidates:
-        parts.append(
-            f"SELECT {columns} FROM articles a INDEXED BY articles_id_date_source "
-            "WHERE a.id IN (SELECT value FROM json_each(?))" + generations
-        )
-        params += [json.dumps(list(scope.candidates), ensure_ascii=False), *generation_params]
-    if not parts:
-        return f"SELECT {columns} FROM articles a WHERE 0", []
-    return " UNION ".join(parts), params
+    every = (" INTERSECT ".join([TERM_ARTICLES] * len(terms)), terms) if terms else (NONE, [])
+    return matching_rows(scope, every, columns)
 
 
 def reference_count(conn: sqlite3.Connection, scope: MatchScope) -> int:
