@@ -26,6 +26,7 @@ import numpy as np
 
 from .article_fields import INEXACT_DATE, date_key, sqlite_lower
 
+OWNERS_WAIT = 0.05  # seconds `owners_at` waits for a busy map before SQL answers instead
 # (article id, cluster id, date, source) as stored
 Owner = tuple[str, str, "str | None", "str | None"]
 
@@ -270,8 +271,15 @@ class PassageMap:
     def owners_at(self, lineage: tuple[str, int, str], passage_ids: np.ndarray) -> set[str] | None:
         """The articles of these passages if the map is at exactly `lineage` (the caller's
         read snapshot), else None; never catches up or builds (the caller falls back to SQL).
-        For store/every_word.py, which maps a term's matches to articles."""
-        with self.lock:
+        For store/every_word.py, which maps a term's matches to articles.
+
+        Its caller holds one of the store's few read connections, while a catch-up holds this
+        lock and waits for a read connection: waiting here without limit could close that
+        circle (searches stuck for good under concurrent load), so a busy map answers None
+        after OWNERS_WAIT seconds and SQL maps the matches instead."""
+        if not self.lock.acquire(timeout=OWNERS_WAIT):
+            return None
+        try:
             if self.lineage != lineage:
                 return None
             ordinals = np.unique(self.articles(passage_ids))
@@ -279,6 +287,8 @@ class PassageMap:
                 return None
             names = self.article_ids
             return {names[o] for o in ordinals.tolist()}
+        finally:
+            self.lock.release()
 
     def positions(self, passage_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Each passage's position in its article (0 first; -1: not in the archive), for

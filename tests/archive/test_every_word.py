@@ -153,6 +153,33 @@ def test_a_map_behind_the_snapshot_is_not_used(lived):
     assert passage_map.owners_at(lineage, [10**9]) is None  # not a passage: SQL decides
 
 
+def test_a_busy_map_is_not_waited_for(lived):
+    """`owners_at` runs while its caller holds a read connection; a map held by a catch-up
+    (which may be waiting for a read connection) answers None instead of blocking."""
+    import threading
+
+    archive, _ = lived
+    passage_map = archive.passage_map.current()
+    lineage = archive.store.lineage()
+    ids = (passage_map.article_of >= 0).nonzero()[0][:3]
+    held, release = threading.Event(), threading.Event()
+
+    def catch_up() -> None:
+        with passage_map.lock:
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=catch_up)
+    thread.start()
+    held.wait(5)
+    try:
+        assert passage_map.owners_at(lineage, ids) is None
+    finally:
+        release.set()
+        thread.join()
+    assert passage_map.owners_at(lineage, ids)
+
+
 def test_words_split_across_passages_and_headline_words_count(lived):
     archive, _ = lived
     article = archive.get("a1")
