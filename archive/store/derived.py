@@ -106,29 +106,44 @@ class DerivedSource:
         again = np.union1d(added, np.array([r[0] for r in changed], dtype=np.int64))
         return removed, again.astype(np.int64)
 
+    # What the keyword index reads: a {cond} query of (id, text, article id, date, source) and
+    # its id column (LeadSource reads the leads instead).
+    _keyword_rows_sql = _ROWS
+    _keyword_id = "p.id"
+
     def keyword_rows(
         self, ids: Sequence[int] | None = None, *, batch: int = 10_000
     ) -> Iterator[list[tuple[int, str, str | None, str | None, dict[str, list[str]]]]]:
-        """(passage id, text, date, source, metadata) of these passages (all when None), in
-        batches by ascending id; passages removed meanwhile are left out."""
+        """(id, text, date, source, metadata) of these documents (all when None), in batches
+        by ascending id; documents removed meanwhile are left out."""
+        key, sql = self._keyword_id, self._keyword_rows_sql
+        every = sql.format(cond=f"{key} > ? ORDER BY {key} LIMIT ?")
+        chosen = sql.format(cond=f"{key} IN ({{marks}})")
+        for rows in self._batches(every, chosen, ids, batch):
+            yield self._with_metadata(rows if ids is None else sorted(rows))
+
+    def _batches(
+        self, every: str, chosen: str, ids: Sequence[int] | None, batch: int
+    ) -> Iterator[list[Any]]:
+        """Rows in batches of at most `batch`: all of them when `ids` is None (`every`: a keyset
+        query whose first column is the key, with parameters (last key, limit)), else those of
+        these ids (`chosen`, with `{marks}` for them), ascending ids chunk by chunk; empty
+        batches are skipped. Each batch is read on its own read connection."""
         if ids is None:
             last = -1
             while True:
                 with self.store.reading() as conn:
-                    rows = conn.execute(
-                        _ROWS.format(cond="p.id > ? ORDER BY p.id LIMIT ?"), [last, batch]
-                    ).fetchall()
+                    rows = conn.execute(every, [last, batch]).fetchall()
                 if not rows:
                     return
-                yield self._with_metadata(rows)
+                yield rows
                 last = rows[-1][0]
         else:
             wanted = sorted({int(i) for i in ids})
             for start in range(0, len(wanted), batch):
-                chunk = wanted[start : start + batch]
-                rows = self.store.select_in(_ROWS.format(cond="p.id IN ({marks})"), chunk)
+                rows = self.store.select_in(chosen, wanted[start : start + batch])
                 if rows:
-                    yield self._with_metadata(sorted(rows))
+                    yield rows
 
     def _with_metadata(self, rows: list[tuple]) -> list[tuple]:
         metadata: dict[str, dict[str, list[str]]] = {}
@@ -145,25 +160,9 @@ class DerivedSource:
     ) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple]]]:
         """(passage ids, their positions in their articles, (article id, cluster, date, source)
         of each) in batches by id."""
-        if ids is None:
-            last = -1
-            while True:
-                with self.store.reading() as conn:
-                    rows = conn.execute(
-                        _OWNERS.format(cond="p.id > ? ORDER BY p.id LIMIT ?"), [last, batch]
-                    ).fetchall()
-                if not rows:
-                    return
-                yield _owners(rows)
-                last = rows[-1][0]
-        else:
-            wanted = sorted({int(i) for i in ids})
-            for start in range(0, len(wanted), batch):
-                rows = self.store.select_in(
-                    _OWNERS.format(cond="p.id IN ({marks})"), wanted[start : start + batch]
-                )
-                if rows:
-                    yield _owners(rows)
+        every = _OWNERS.format(cond="p.id > ? ORDER BY p.id LIMIT ?")
+        for rows in self._batches(every, _OWNERS.format(cond="p.id IN ({marks})"), ids, batch):
+            yield _owners(rows)
 
     def lead_writes(self) -> str:
         """The count of lead writes made without new passages (store/leads.py)."""
@@ -174,29 +173,16 @@ class DerivedSource:
     ) -> Iterator[tuple[np.ndarray, list[str], list[bytes]]]:
         """(first passage ids, article ids, vector bytes) of the leads keyed by these passages
         (all when None), in batches."""
-        if ids is None:
-            last = -1
-            while True:
-                with self.store.reading() as conn:
-                    rows = conn.execute(
-                        "SELECT id, passage_id, article_id, vector FROM article_leads "
-                        "WHERE id > ? ORDER BY id LIMIT ?",
-                        [last, batch],
-                    ).fetchall()
-                if not rows:
-                    return
-                yield _leads(rows)
-                last = rows[-1][0]
-        else:
-            wanted = sorted({int(i) for i in ids})
-            for start in range(0, len(wanted), batch):
-                rows = self.store.select_in(
-                    "SELECT id, passage_id, article_id, vector FROM article_leads "
-                    "INDEXED BY article_leads_passage WHERE passage_id IN ({marks})",
-                    wanted[start : start + batch],
-                )
-                if rows:
-                    yield _leads(rows)
+        every = (
+            "SELECT id, passage_id, article_id, vector FROM article_leads "
+            "WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        chosen = (
+            "SELECT id, passage_id, article_id, vector FROM article_leads "
+            "INDEXED BY article_leads_passage WHERE passage_id IN ({marks})"
+        )
+        for rows in self._batches(every, chosen, ids, batch):
+            yield _leads(rows)
 
 
 def _leads(rows: list[Any]) -> tuple[np.ndarray, list[str], list[bytes]]:
@@ -226,6 +212,9 @@ class LeadSource(DerivedSource):
     holds, and an article logged as changed re-indexes its lead. Counts and ids are the
     leads'; the lineage and the tombstones are the database's."""
 
+    _keyword_rows_sql = _LEAD_ROWS  # (first passage id, lead text, ...), keyed by it
+    _keyword_id = "l.passage_id"
+
     def passage_count(self) -> int:
         with self.store.reading() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM article_leads").fetchone()[0])
@@ -254,30 +243,3 @@ class LeadSource(DerivedSource):
             ).fetchall()
         removed = np.array([r[0] for r in gone], dtype=np.int64)
         return removed, np.unique(np.array([r[0] for r in rows], dtype=np.int64))
-
-    def keyword_rows(
-        self, ids: Sequence[int] | None = None, *, batch: int = 10_000
-    ) -> Iterator[list[tuple[int, str, str | None, str | None, dict[str, list[str]]]]]:
-        """(first passage id, lead text, date, source, metadata) of these leads (all when
-        None), in batches by ascending id; leads removed meanwhile are left out."""
-        if ids is None:
-            last = -1
-            while True:
-                with self.store.reading() as conn:
-                    rows = conn.execute(
-                        _LEAD_ROWS.format(cond="l.passage_id > ? ORDER BY l.passage_id LIMIT ?"),
-                        [last, batch],
-                    ).fetchall()
-                if not rows:
-                    return
-                yield self._with_metadata(rows)
-                last = rows[-1][0]
-        else:
-            wanted = sorted({int(i) for i in ids})
-            for start in range(0, len(wanted), batch):
-                chunk = wanted[start : start + batch]
-                rows = self.store.select_in(
-                    _LEAD_ROWS.format(cond="l.passage_id IN ({marks})"), chunk
-                )
-                if rows:
-                    yield self._with_metadata(sorted(rows))
