@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from .article_fields import INEXACT_DATE, date_key, sqlite_lower
+from .sync import follows
 
 OWNERS_WAIT = 0.05  # seconds `owners_at` waits for a busy map before SQL answers instead
 # (article id, cluster id, date, source) as stored
@@ -118,14 +119,8 @@ class PassageMap:
     def catch_up(self, lineage: tuple[str, int, str]) -> dict[str, int]:
         """Follow the database to `lineage`; built anew when the map is not of its history."""
         with self.lock:
-            archive_id, generation, _ = lineage
-            held = self.lineage
-            if (
-                held is None
-                or held[0] != archive_id
-                or held[1] > generation
-                or self.source.token_at(held[1]) != held[2]
-            ):
+            generation = lineage[1]
+            if not follows(self.lineage, lineage, self.source):
                 self.__init__(self.source)  # type: ignore[misc]
                 self._read(None)
                 self.generation, self.lineage = generation, lineage

@@ -65,6 +65,30 @@ class VectorSource(Protocol):
         ...
 
 
+class TokenSource(Protocol):
+    def token_at(self, generation: int) -> str | None: ...
+
+
+def follows(
+    held: tuple[str, int | None, str | None] | None,
+    lineage: tuple[str, int, str],
+    source: TokenSource,
+) -> bool:
+    """Whether `held`, the (archive id, generation, token) an in-memory view reflects, is a
+    state of the history the database is at now (`lineage`): the same archive, not ahead of
+    it, and the database still knows that generation by the same token. When it is not (a
+    database restored from a backup, another archive), the view is built anew instead of
+    caught up. The FAISS view, the passage map and the sharded view all ask this."""
+    if held is None or held[1] is None:
+        return False
+    archive_id, generation, token = held
+    return (
+        archive_id == lineage[0]
+        and generation <= lineage[1]
+        and source.token_at(generation) == token
+    )
+
+
 def lineage_problem(stamp: dict[str, Any] | None, source: VectorSource) -> str | None:
     """Why a saved index (its stamp) cannot be caught up from `source`, or None when it can."""
     if stamp is None:
@@ -194,12 +218,8 @@ class VectorView:
             archive_id, current, token = self.source.lineage()
             if self._generation == current and self._token == token:
                 return {"added": 0, "removed": 0}
-            if (
-                archive_id != self._archive_id
-                or self._generation is None
-                or self._generation > current
-                or self.source.token_at(self._generation) != self._token
-            ):
+            held = (self._archive_id, self._generation, self._token)
+            if not follows(held, (archive_id, current, token), self.source):
                 # The database is not the one this view followed (restored underneath us).
                 before = len(self._index)
                 self._from_database()

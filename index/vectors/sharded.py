@@ -35,6 +35,7 @@ import faiss
 import numpy as np
 
 from ..distributed import require_ray
+from ..sync import follows
 from .base import EXACT_FILTER_LIMIT
 from .ivf import IVF_NPROBE_FRACTION, IvfIndex, ivf_lists
 
@@ -357,10 +358,7 @@ class ShardedView:
             old = self._lineage
             if (
                 self.index is None
-                or old is None
-                or old[0] != lineage[0]
-                or old[1] > lineage[1]
-                or self.source.token_at(old[1]) != old[2]
+                or not follows(old, lineage, self.source)
                 or old[1] < self.source.tombstones_pruned_through()
             ):
                 self._build()
