@@ -32,12 +32,8 @@ class KeywordSearch:
         self.fts5 = fts5
 
     def __call__(self, query: str, filters: Filters, depth: int) -> Ranked:
-        if not (filters.sources or filters.where):
-            since, until = _date_bounds(filters)
-            found = self.keywords.search(query, KeywordFilter(since=since, until=until), depth)
-            if found is not None:
-                return found
-        return self.fts5(query, filters, depth)
+        found = _from_index(self.keywords, query, filters, depth)
+        return found if found is not None else self.fts5(query, filters, depth)
 
 
 class LeadSearch:
@@ -54,13 +50,11 @@ class LeadSearch:
     def keyword(
         self, query: str, filters: Filters, depth: int = LEAD_DEPTH
     ) -> list[tuple[str, float]]:
-        if not (filters.sources or filters.where):
-            since, until = _date_bounds(filters)
-            found = self.keywords.search(query, KeywordFilter(since=since, until=until), depth)
-            if found is not None:
-                owners = self.passage_map.current().article_ids_of([pid for pid, _ in found])
-                return [(owners[pid], score) for pid, score in found if pid in owners]
-        return self.fts5.keyword(query, filters, depth)
+        found = _from_index(self.keywords, query, filters, depth)
+        if found is None:
+            return self.fts5.keyword(query, filters, depth)
+        owners = self.passage_map.current().article_ids_of([pid for pid, _ in found])
+        return [(owners[pid], score) for pid, score in found if pid in owners]
 
     def lookup(
         self, query_vector: np.ndarray, article_ids: Sequence[str]
@@ -70,6 +64,15 @@ class LeadSearch:
         store when the map cannot answer (leads of mixed sizes while re-embedding)."""
         found = self.passage_map.current().lead_cosines(query_vector, article_ids)
         return found if found is not None else self.fts5.lookup(query_vector, article_ids)
+
+
+def _from_index(keywords: KeywordView, query: str, filters: Filters, depth: int) -> Ranked | None:
+    """A keyword view's answer (id, BM25), or None where FTS5 must answer: filters on sources
+    or `where` (SQL only), or the view has no usable index for this query."""
+    if filters.sources or filters.where:
+        return None
+    since, until = _date_bounds(filters)
+    return keywords.search(query, KeywordFilter(since=since, until=until), depth)
 
 
 def _date_bounds(filters: Filters) -> tuple[str | None, str | None]:
