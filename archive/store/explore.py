@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..search.cursor import DateKey
-from ..search.filters import Filters
 from ..search.matching import EveryWord, MatchScope
 from .every_word import NONE, articles_with_every_term
 from .fts import fts_terms
@@ -132,15 +131,6 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.execute("ROLLBACK")
-
-
-def _state(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """The archive state this connection's snapshot sees (archive id, generation and its
-    token): equal states hold equal passages."""
-    return conn.execute(
-        "SELECT key, value FROM meta WHERE key IN ('archive_id', 'generation', "
-        "'generation_token') ORDER BY key"
-    ).fetchall()
 
 
 class MatchingView:
@@ -292,19 +282,19 @@ class ExploreStore:
         # (the facade passes index/passage_map.py's): part (a) then maps matches without SQL
         self.owners_at = owners_at
 
-    def _every(self, conn: sqlite3.Connection, scope: MatchScope) -> tuple[str, list[Any]]:
+    def _every(self, conn: sqlite3.Connection, query: str | None) -> tuple[str, list[Any]]:
         """Part (a) of a query's set, read in the open snapshot (every_word.py)."""
         owners = None
         if self.owners_at is not None:  # the lineage read in this snapshot
             owners = functools.partial(self.owners_at, self.store.lineage())
-        return articles_with_every_term(conn, fts_terms(scope.query or ""), owners)
+        return articles_with_every_term(conn, fts_terms(query or ""), owners)
 
     def every_word(self, query: str) -> EveryWord:
         """Part (a) of `query`'s set in a snapshot of its own, with the lineage it was read at
         (search/matching.py's `MatchSets.every_word`)."""
         with self.store.reading() as conn, snapshot(conn):
-            at = _state(conn)
-            select, params = self._every(conn, MatchScope(query, Filters()))
+            at = self.store.lineage()  # on this thread's connection: this snapshot's
+            select, params = self._every(conn, query)
         return EveryWord(query, select, tuple(params), at)
 
     def count(self, scope: MatchScope, early: EveryWord | None = None) -> int:
@@ -316,10 +306,14 @@ class ExploreStore:
                 generations, generation_params = _generations(scope)
                 sql = f"SELECT COUNT(*) FROM articles a WHERE {filters}{generations}"
                 return int(conn.execute(sql, [*params, *generation_params]).fetchone()[0])
-            if early is not None and early.query == scope.query and early.at == _state(conn):
+            if (
+                early is not None
+                and early.query == scope.query
+                and early.at == self.store.lineage()
+            ):
                 every = early.select, list(early.params)
             else:
-                every = self._every(conn, scope)
+                every = self._every(conn, scope.query)
             unlimited = scope.filters.is_empty() and scope.after_generation is None
             if unlimited and scope.until_generation is None:  # ids only, no article read
                 select, params = every
@@ -347,7 +341,7 @@ class ExploreStore:
                 conn.execute("BEGIN")
                 try:
                     if scope.query is not None:
-                        every = self._every(conn, scope)
+                        every = self._every(conn, scope.query)
                         select, params = matching_rows(scope, every)
                         conn.execute(
                             "INSERT OR IGNORE INTO temp.explore_match (rid, id, date, source) "
