@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from .fts import count_matches
+
 # Articles of these passage ids from an in-memory passage -> article map at the caller's
 # snapshot, or None (then SQL maps them): the facade passes index/passage_map.py's.
 Owners = Callable[[np.ndarray], "set[str] | None"]
@@ -74,14 +76,6 @@ SEEK = (
     "FROM passages_fts WHERE passages_fts MATCH ? "
     "AND rowid BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]'))"
 )
-
-
-def count_matches(conn: sqlite3.Connection, term: str, cap: int | None) -> int:
-    """Passages matching `term`, counted up to `cap` (None: all)."""
-    if cap is None:
-        return int(conn.execute(f"SELECT COUNT(*) FROM ({MATCHES})", [term]).fetchone()[0])
-    sql = f"SELECT COUNT(*) FROM ({MATCHES} LIMIT ?)"
-    return int(conn.execute(sql, [term, cap]).fetchone()[0])
 
 
 def rarest_first(conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[str, int, bool]]:

@@ -39,6 +39,16 @@ def fts_terms(query: str) -> list[str]:
     return [t for t in terms if t != '""']
 
 
+def count_matches(conn: Any, term: str, cap: int | None = None, fts: str = "passages_fts") -> int:
+    """Rows of the FTS5 table `fts` (a fixed name, never input) matching `term`, counted up to
+    `cap` (None: all): counting stops at the cap, so a common term costs little."""
+    matches = f"SELECT 1 FROM {fts} WHERE {fts} MATCH ?"
+    if cap is None:
+        return int(conn.execute(f"SELECT COUNT(*) FROM ({matches})", [term]).fetchone()[0])
+    sql = f"SELECT COUNT(*) FROM ({matches} LIMIT ?)"
+    return int(conn.execute(sql, [term, cap]).fetchone()[0])
+
+
 class CommonTerms:
     """Drops very common terms from large archives' keyword queries (a frequency cutoff).
 
@@ -71,11 +81,7 @@ class CommonTerms:
         kept = []
         for term in terms:
             if term not in self.counts:
-                self.counts[term] = conn.execute(
-                    f"SELECT COUNT(*) FROM (SELECT 1 FROM {self.fts} WHERE {self.fts} MATCH ? "
-                    "LIMIT ?)",
-                    [term, cutoff + 1],
-                ).fetchone()[0]
+                self.counts[term] = count_matches(conn, term, cutoff + 1, self.fts)
             if self.counts[term] <= cutoff:
                 kept.append(term)
         return kept or terms
