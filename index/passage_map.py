@@ -83,6 +83,11 @@ class PassageMap:
     def __init__(self, source: PassageMapSource) -> None:
         self.source = source
         self.lock = threading.RLock()
+        self._empty()
+
+    def _empty(self) -> None:
+        """Hold nothing (before a build). The lock is not replaced: threads waiting on it
+        while a catch-up rebuilds the map must wake on the lock that guards the new state."""
         self.article_of = np.full(0, -1, dtype=np.int32)
         self.position_of = np.full(0, -1, dtype=np.int32)  # passage id -> position in article
         self.article_ids: list[str] = []  # ordinal -> article id
@@ -121,7 +126,7 @@ class PassageMap:
         with self.lock:
             generation = lineage[1]
             if not follows(self.lineage, lineage, self.source):
-                self.__init__(self.source)  # type: ignore[misc]
+                self._empty()
                 self._read(None)
                 self.generation, self.lineage = generation, lineage
                 return {"rebuilt": 1}

@@ -4,6 +4,9 @@ renamed when its first member leaves."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 
 from newsarchive.archive import Archive
@@ -116,3 +119,30 @@ def test_date_and_source_filters_give_the_passages_sql_gives(archive: Archive):
         conn.execute("UPDATE articles SET date = '26-FEB-1987' WHERE id = 'oil-1'")
     assert pmap.current().allowed_ids("1987-01-01T00:00:00Z", None, []) is None
     assert pmap.allowed_ids(None, None, ["reuters"]) is not None  # sources still answered
+
+
+def test_a_rebuild_keeps_the_lock_threads_are_waiting_on(archive: Archive):
+    """A catch-up that rebuilds the map (a database of another history) once replaced the
+    map's lock: a thread waiting on the old one then ran beside the rebuild and failed to
+    release (seen as `RuntimeError: cannot release un-acquired lock` in `owners_at`)."""
+    archive.ingest_articles([dict(n) for n in NEWS])
+    pmap = PassageMap(DerivedSource(archive.store)).current()
+    lineage, lock = pmap.lineage, pmap.lock
+    ids = np.flatnonzero(pmap.article_of >= 0)
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            pmap.owners_at(lineage, ids)
+        except BaseException as error:  # noqa: BLE001 (reported by the test)
+            errors.append(error)
+
+    with pmap.lock:
+        waiting = threading.Thread(target=ask)
+        waiting.start()
+        time.sleep(0.01)  # it waits on the lock (up to OWNERS_WAIT)
+        assert pmap.catch_up(("another-archive", 1, "token")) == {"rebuilt": 1}
+    waiting.join(5)
+    assert pmap.lock is lock and errors == []
+    assert pmap.catch_up(archive.store.lineage()) == {"rebuilt": 1}  # and back to this one
+    assert pmap.owners_at(archive.store.lineage(), ids) == {a["id"] for a in NEWS}
