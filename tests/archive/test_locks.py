@@ -111,7 +111,8 @@ def test_second_ingest_refuses_with_no_wait_or_waits_with_a_message(
 def test_two_ingests_at_once_embed_each_article_once(tmp_path: Path):
     data = tmp_path / "data"
     path = write_jsonl(tmp_path / "many.jsonl", corpus(0, 400))
-    env = hash_env()
+    # the second waits for the first's whole ingest: past the 10 s default on a busy machine
+    env = hash_env(NEWSARCHIVE_LOCK_TIMEOUT="120")
     runs = [
         subprocess.Popen(
             [*COMMAND, "ingest", str(path), "--data", str(data), "--json"],
