@@ -20,6 +20,7 @@ from .dates import date_range
 from .search.collapse import Ranked
 from .search.filters import Filters
 from .search.fusion import LEAD_DEPTH
+from .search.owners import Owners, lead_arrays
 from .store import KeywordIndex, LeadIndex, Store
 
 
@@ -64,6 +65,18 @@ class LeadSearch:
         store when the map cannot answer (leads of mixed sizes while re-embedding)."""
         found = self.passage_map.current().lead_cosines(query_vector, article_ids)
         return found if found is not None else self.fts5.lookup(query_vector, article_ids)
+
+    def for_owners(
+        self, query_vector: np.ndarray, owners: Owners
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """`lookup` by article code (search/searcher.py's LeadEvidence): from the map's
+        arrays when the codes are the map's at its current state, else by article id."""
+        if owners.ordinals is not None:
+            found = self.passage_map.lead_arrays(query_vector, owners.ordinals, owners.at)
+            if found is not None:
+                cosines, has_lead, first = found
+                return (cosines if has_lead.any() else None), first
+        return lead_arrays(self.lookup(query_vector, owners.articles), owners)
 
 
 def _from_index(keywords: KeywordView, query: str, filters: Filters, depth: int) -> Ranked | None:
@@ -116,3 +129,10 @@ class MappedCatalog:
 
     def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         return self.passage_map.clusters_of(article_ids)
+
+    def owners(self, passage_ids: np.ndarray) -> Owners:
+        """The articles and clusters of these passages as codes, from the map's arrays."""
+        codes, ordinals, articles, clusters, at = self.passage_map.current().owner_codes(
+            passage_ids
+        )
+        return Owners(np.asarray(passage_ids, np.int64), codes, articles, clusters, ordinals, at)

@@ -18,10 +18,13 @@ from newsarchive.archive import Archive
 from newsarchive.archive.search.fusion import (
     HYBRID_WEIGHTS,
     RRF_K,
+    fuse_articles,
     reciprocal_rank_fusion,
     score_fusion,
 )
+from newsarchive.archive.search.owners import first_seen
 from newsarchive.archive.search.request import SearchRequest
+from newsarchive.archive.search.searcher import Ranking
 
 archive = Archive(Path(sys.argv[1]))
 s = archive.searcher()
@@ -66,8 +69,21 @@ for i, q in enumerate(qs[:3] + qs):
     cosines, first = leads.lookup(v, articles)
     lead_kw = leads.keyword(q, f)
     t(
-        "score fusion (numpy)",
+        "score fusion by article id (dicts in, numpy inside)",
         lambda: score_fusion(sem, kw, article_of, first, cosines, lead_kw, keyword_depth=500),
+    )
+    owners = t(
+        "article codes of the candidates (passage map)",
+        lambda: s.catalog.owners(first_seen(sem, kw)),
+    )
+    by_code = t("lead vectors by article code: memory", lambda: leads.for_owners(v, owners))
+    fused = t(
+        "score fusion on article codes (what search runs)",
+        lambda: fuse_articles(sem, kw, owners, by_code[1], by_code[0], lead_kw, keyword_depth=500),
+    )
+    t(
+        "grouping and collapse on article codes",
+        lambda: s.by_article(r, Ranking(kw, fused=fused, owners=owners)),
     )
     t(
         "RRF fusion",

@@ -238,25 +238,74 @@ class PassageMap:
         of the query's vector and its lead's, and article id -> its first passage's id, for
         the articles of the map's lineage (the caller has caught it up). None when the leads
         are of mixed sizes or another size than the query's (re-embedding): SQL decides."""
+        with self.lock:
+            get = self._article_ord.get
+            known = [a for a in article_ids if a in self._article_ord]
+            ordinals = np.fromiter((get(a) for a in known), np.int64, len(known))
+            found = self.lead_arrays(query_vector, ordinals)
+        if found is None:
+            return None
+        cosines, has_lead, first = found
+        firsts = {a: p for a, p in zip(known, first.tolist()) if p >= 0}
+        scores = cosines[has_lead].tolist()
+        return dict(zip([a for a, ok in zip(known, has_lead.tolist()) if ok], scores)), firsts
+
+    def lead_arrays(
+        self,
+        query_vector: np.ndarray,
+        ordinals: np.ndarray,
+        lineage: tuple[str, int, str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """`lead_cosines` by article ordinal: (cosine to each article's lead, 0.0 where it
+        has none; whether it has one; its first passage's id, -1 if unknown). None as
+        `lead_cosines` says, or when `lineage` is given and the map is not at it (the
+        ordinals were read at another state)."""
         query = np.asarray(query_vector, dtype=np.float32).ravel()
         with self.lock:
+            if lineage is not None and lineage != self.lineage:
+                return None
             if not self.leads_loaded:
                 self._load_leads()
             dim = self.lead_vectors.shape[1]
             if self.leads_mixed or (dim and dim != len(query)):
                 return None
-            get = self._article_ord.get
-            known = [a for a in article_ids if a in self._article_ord]
-            ordinals = np.fromiter((get(a) for a in known), np.int64, len(known))
             first = self.first_of[ordinals]
-            has_first = self.articles(first) == ordinals
+            first = np.where(self.articles(first) == ordinals, first, -1)
             lead = self.lead_of[ordinals]
             has_lead = self.articles(lead) == ordinals
-            picked = ordinals[has_lead]
-            scores = self.lead_vectors[picked] @ query if len(picked) else np.zeros(0)
-        firsts = {a: p for a, p, ok in zip(known, first.tolist(), has_first.tolist()) if ok}
-        with_lead = [a for a, ok in zip(known, has_lead.tolist()) if ok]
-        return dict(zip(with_lead, scores.tolist())), firsts
+            cosines = np.zeros(len(ordinals))
+            if has_lead.any():
+                cosines[has_lead] = self.lead_vectors[ordinals[has_lead]] @ query
+        return cosines, has_lead, first
+
+    def owner_codes(
+        self, passage_ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, tuple[str, int, str] | None]:
+        """search/owners.py's `Owners` from the map (the caller has caught it up): (article
+        code per passage, -1 if not in the archive; the article ordinal of each code; its
+        id; its cluster ordinal; the lineage they were read at). Articles are coded in the
+        order they first appear, so the lead vectors are read in the order a lookup by id
+        reads them (the same float32 products to the bit)."""
+        with self.lock:
+            ordinals = self.articles(passage_ids)
+            present = ordinals >= 0
+            unique, first, inverse = np.unique(
+                ordinals[present], return_index=True, return_inverse=True
+            )
+            seen = np.argsort(first)  # code -> its rank among `unique` in first-seen order
+            code_of = np.empty(len(unique), dtype=np.int64)
+            code_of[seen] = np.arange(len(unique))
+            unique = unique[seen]
+            out = np.full(len(ordinals), -1, dtype=np.int64)
+            out[present] = code_of[inverse]
+            names = self.article_ids
+            return (
+                out,
+                unique.astype(np.int64),
+                [names[o] for o in unique.tolist()],
+                self.cluster_of[unique].astype(np.int64),
+                self.lineage,
+            )
 
     # -- search stages -----------------------------------------------------------------------
     def articles(self, passage_ids: Sequence[int] | np.ndarray) -> np.ndarray:

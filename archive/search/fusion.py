@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .owners import Owners, first_seen
+
 RRF_K = 5
 # (semantic, keyword): BM25 catches exact names and numbers but is the weaker ranker on
 # paraphrased queries, so it breaks ties rather than leads.
@@ -123,33 +125,70 @@ def score_fusion(
     `keyword_depth` and `lead_depth`: how deep the keyword list and the lead list were asked
     (`normalised`: what an absent candidate gets; a cosine list is always taken as cut).
     Without lead evidence (an archive whose leads `reindex` has not filled yet) those terms
-    are absent.
+    are absent. The work is `fuse_articles`'s, on the articles as codes (search/owners.py).
     """
-    # On arrays (one row per candidate passage, one per article): the same float64 operations
-    # in the same order as the formula written per passage, so the same scores to the bit
-    # (tests/unit/test_score_fusion.py keeps that per-passage version as the reference).
+    owners = Owners.of(first_seen(semantic, keyword), article_of)
+    first = owners.per_article(first_passage, -1, np.int64) if first_passage else None
+    cosines = owners.per_article(lead_cosines, 0.0, np.float64) if lead_cosines else None
+    fused = fuse_articles(
+        semantic,
+        keyword,
+        owners,
+        first,
+        cosines,
+        lead_keyword,
+        weights=weights,
+        keyword_depth=keyword_depth,
+        lead_depth=lead_depth,
+    )
+    return fused.ranked()
+
+
+@dataclass(frozen=True)
+class Fused:
+    """`fuse_articles`' answer, one row per candidate passage in the final order: grouped by
+    article (its shown passage first), each row with its article's score and code."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    codes: np.ndarray
+    shown: np.ndarray  # True on each article's shown passage (the first row of its article)
+
+    def ranked(self) -> list[tuple[int, float]]:
+        return list(zip(self.ids.tolist(), self.scores.tolist()))
+
+
+def fuse_articles(
+    semantic: Sequence[tuple[int, float]],
+    keyword: Sequence[tuple[int, float]],
+    owners: Owners,
+    first_passage: np.ndarray | None = None,
+    lead_cosines: np.ndarray | None = None,
+    lead_keyword: Sequence[tuple[str, float]] | None = None,
+    *,
+    weights: ScoreWeights = SCORE_WEIGHTS,
+    keyword_depth: int | None = None,
+    lead_depth: int | None = LEAD_DEPTH,
+) -> Fused:
+    """`score_fusion` with the articles as codes: `owners` codes the candidates (the ids of
+    both lists, each once, in first-seen order: `first_seen`); `first_passage` and
+    `lead_cosines` are indexed by code (-1: first passage unknown; 0.0: no lead; None: none
+    known at all). The same float64 operations in the same order as the formula written per
+    passage, so the same scores to the bit (tests/unit/test_score_fusion.py keeps that
+    per-passage version as the reference)."""
     alpha = weights.alpha
-    dense, dense_floor = normalised(semantic)  # every passage has a cosine: never complete
-    lexical, lexical_floor = normalised(keyword, keyword_depth)
-    first_passage = first_passage or {}
-    pids, articles = [], []
-    for pid in dict.fromkeys([p for p, _ in semantic] + [p for p, _ in keyword]):
-        article = article_of.get(pid)
-        if article is not None:
-            pids.append(pid)
-            articles.append(article)
-    if not pids:
-        return []
-    index = dict.fromkeys(articles)  # article -> its ordinal here, in first-seen order
-    for ordinal, article in enumerate(index):
-        index[article] = ordinal
-    names = list(index)
-    code = np.fromiter(map(index.__getitem__, articles), np.int64, len(articles))
-    ids = np.array(pids, dtype=np.int64)
-    d = np.fromiter((dense.get(p, dense_floor) for p in pids), np.float64, len(pids))
-    k = np.fromiter((lexical.get(p, lexical_floor) for p in pids), np.float64, len(pids))
+    dense, dense_floor = _normalised(semantic)  # every passage has a cosine: never complete
+    lexical, lexical_floor = _normalised(keyword, keyword_depth)
+    present = owners.codes >= 0
+    ids = owners.passage_ids[present]
+    code = owners.codes[present]
+    if not len(ids):
+        empty = np.zeros(0, dtype=np.int64)
+        return Fused(empty, np.zeros(0), empty, np.zeros(0, dtype=bool))
+    count = len(owners.articles)
+    d = _scores_of(ids, dense, dense_floor)
+    k = _scores_of(ids, lexical, lexical_floor)
     own = alpha * d + (1 - alpha) * k
-    count = len(names)
     d_max = np.full(count, -np.inf)
     np.maximum.at(d_max, code, d)
     k_max = np.full(count, -np.inf)
@@ -160,25 +199,54 @@ def score_fusion(
     head = np.empty(count, dtype=np.int64)
     head[code[by_article][starts]] = ids[by_article][starts]
     # the first passage's scores where it is a candidate, else the lists' lowest
-    row_of = dict(zip(pids, range(len(pids))))
-    lead_row = np.fromiter((row_of.get(first_passage.get(a), -1) for a in names), np.int64, count)
+    lead_row = np.full(count, -1, dtype=np.int64)
+    if first_passage is not None:
+        by_id = np.argsort(ids)
+        at = np.minimum(np.searchsorted(ids[by_id], first_passage), len(ids) - 1)
+        found = ids[by_id][at] == first_passage
+        lead_row[found] = by_id[at[found]]
     lead_in = lead_row >= 0
     d_lead = np.where(lead_in, d[lead_row], dense_floor)
     k_lead = np.where(lead_in, k[lead_row], lexical_floor)
     first_dense = np.zeros(count)
-    if lead_cosines:
-        cosines = np.fromiter((lead_cosines.get(a, 0.0) for a in names), np.float64, count)
-        top = cosines.max()
-        first_dense = cosines / (top if top > 0 else 1.0)
+    if lead_cosines is not None:
+        top = lead_cosines.max()
+        first_dense = lead_cosines / (top if top > 0 else 1.0)
     dense_side = d_max + weights.first_passage * d_lead + weights.lead * first_dense
     keyword_side = k_max + weights.first_passage * k_lead
     first_lexical, first_floor = normalised(lead_keyword or [], lead_depth)
     if first_lexical:
-        leads = np.fromiter((first_lexical.get(a, first_floor) for a in names), np.float64, count)
+        leads = owners.per_article(first_lexical, first_floor, np.float64)
         keyword_side = keyword_side + weights.lead * leads
     article_score = alpha * dense_side + (1 - alpha) * keyword_side
     # by article score, then the shown passage's id; in an article its shown passage first,
     # then the others by their own score, ties by id
     shown_head = head[code]
     order = np.lexsort((ids, -own, ids != shown_head, shown_head, -article_score[code]))
-    return list(zip(ids[order].tolist(), article_score[code[order]].tolist()))
+    return Fused(ids[order], article_score[code[order]], code[order], (ids == shown_head)[order])
+
+
+def _normalised(
+    ranked: Sequence[tuple[int, float]], depth: int | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], float]:
+    """`normalised` on arrays: ((ids ascending, their scores), what an absent id gets). An id
+    listed twice keeps its last score, as the dict does."""
+    if not ranked:
+        return (np.zeros(0, dtype=np.int64), np.zeros(0)), 0.0
+    ids = np.fromiter((p for p, _ in ranked), np.int64, len(ranked))
+    raw = np.fromiter((s for _, s in ranked), np.float64, len(ranked))
+    top = raw.max()
+    scores = raw / (top if top > 0 else 1.0)
+    unique, last = np.unique(ids[::-1], return_index=True)
+    scores = scores[len(ids) - 1 - last]
+    complete = depth is not None and len(ranked) < depth
+    return (unique, scores), 0.0 if complete else float(scores.min())
+
+
+def _scores_of(ids: np.ndarray, table: tuple[np.ndarray, np.ndarray], floor: float) -> np.ndarray:
+    """Each id's score in a `_normalised` table, `floor` where it is absent."""
+    known, scores = table
+    if not len(known):
+        return np.full(len(ids), floor)
+    at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+    return np.where(known[at] == ids, scores[at], floor)

@@ -26,12 +26,14 @@ from .fusion import (
     HYBRID_WEIGHTS,
     PLAIN_RRF_K,
     RRF_K,
+    Fused,
+    fuse_articles,
     passage_fusion,
     reciprocal_rank_fusion,
-    score_fusion,
 )
 from .matching import MatchScope, MatchSets
 from .order import best_by_words, date_page, relevance_page
+from .owners import Owners, first_seen
 from .request import CANDIDATE_DEPTH, ArticleRef, Hit, SearchRequest, SearchResponse
 from .snippets import make_snippet
 from .timeline import timeline_of
@@ -55,6 +57,10 @@ class PassageCatalog(Protocol):
 
     def clusters_of(self, article_ids: Sequence[str]) -> dict[str, str]: ...
 
+    def owners(self, passage_ids: np.ndarray) -> Owners:
+        """The articles and clusters of these passages as codes (search/owners.py)."""
+        ...
+
     def copies_of(self, article_id: str) -> list[dict[str, Any]]: ...
 
     def passages_with_articles(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]: ...
@@ -76,13 +82,39 @@ def side_reads() -> ThreadPoolExecutor:
 class LeadEvidence(Protocol):
     """What the default hybrid ranking reads of the articles' leads (store/leads.py)."""
 
-    def lookup(
-        self, query_vector: np.ndarray, article_ids: Sequence[str]
-    ) -> tuple[dict[str, float], dict[str, int]]: ...
+    def for_owners(
+        self, query_vector: np.ndarray, owners: Owners
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """By article code: the cosine of the query and each article's lead (0.0 without
+        one; None when no article has one), and each article's first passage id (-1)."""
+        ...
 
     def keyword(
         self, query: str, filters: Filters, depth: int = ...
     ) -> list[tuple[str, float]]: ...
+
+
+@dataclass
+class Ranking:
+    """What `Searcher.ranking` found: the keyword candidates (None in semantic mode), and the
+    ranking itself, either passages best first (`ranked`) or, for the default hybrid ranking
+    by article, `fused` over the candidates' `owners`."""
+
+    keyword: Ranked | None
+    ranked: Ranked | None = None
+    fused: Fused | None = None
+    owners: Owners | None = None
+
+    def passages(self) -> Ranked:
+        """Every candidate passage, best first."""
+        return self.fused.ranked() if self.fused is not None else list(self.ranked or [])
+
+    def article_of(self) -> dict[int, str]:
+        """passage id -> article id for the candidates, where ranking read it (else empty)."""
+        if self.owners is None:
+            return {}
+        names, codes = self.owners.articles, self.owners.codes.tolist()
+        return {p: names[c] for p, c in zip(self.owners.passage_ids.tolist(), codes) if c >= 0}
 
 
 @dataclass
@@ -131,17 +163,17 @@ class Searcher:
     def rank(self, request: SearchRequest) -> tuple[Ranked, Ranked | None]:
         """All candidate passages for the query, best first, and the keyword candidates among
         them (None in semantic mode, which has none)."""
-        ranked, keyword, _ = self.ranking(request)
-        return ranked, keyword
+        ranking = self.ranking(request)
+        return ranking.passages(), ranking.keyword
 
-    def ranking(self, request: SearchRequest) -> tuple[Ranked, Ranked | None, dict[int, str]]:
-        """`rank`, with passage -> article for the candidates when ranking needed it (else
-        empty), so it is read once per search."""
+    def ranking(self, request: SearchRequest) -> Ranking:
+        """`rank`, with the candidates' articles when ranking needed them, so they are read
+        once per search."""
         depth = CANDIDATE_DEPTH
         filters = request.filters()
         if request.mode == "keyword":
             keyword = self.keyword(request.query, filters, depth)
-            return keyword, keyword, {}
+            return Ranking(keyword, ranked=keyword)
         lead_keyword = None
         if request.mode == "hybrid" and request.fusion == "score" and request.group and self.leads:
             # Needs only the query: read beside the two retrievals (SQLite and FAISS release
@@ -150,7 +182,7 @@ class Searcher:
         allowed = self.catalog.allowed_passages(filters)
         query_vector = self.encode_query(request.query)
         if request.mode == "semantic":
-            return self.vector_search(query_vector, depth, allowed), None, {}
+            return Ranking(None, ranked=self.vector_search(query_vector, depth, allowed))
         # After encoding (which fills both cores), FAISS at one thread on the pool's thread and
         # the keyword search on this one run side by side: neither holds the GIL.
         if self.pool is not None:
@@ -168,7 +200,7 @@ class Searcher:
         fused = reciprocal_rank_fusion(
             [[pid for pid, _ in semantic], [pid for pid, _ in keyword]], k=k, weights=weights
         )
-        return fused, keyword, {}
+        return Ranking(keyword, ranked=fused)
 
     def score_fusion(
         self,
@@ -177,38 +209,39 @@ class Searcher:
         semantic: Ranked,
         keyword: Ranked,
         lead_keyword: Future | None = None,
-    ) -> tuple[Ranked, Ranked, dict[int, str]]:
+    ) -> Ranking:
         """The default hybrid ranking (search/fusion.py): passages by their article's score
         from best passage, first passage and lead; passages alone when `group` is off."""
         if not request.group:
-            return passage_fusion(semantic, keyword, keyword_depth=CANDIDATE_DEPTH), keyword, {}
-        article_of = self.catalog.article_ids(
-            list(dict.fromkeys([pid for pid, _ in semantic] + [pid for pid, _ in keyword]))
-        )
+            fused = passage_fusion(semantic, keyword, keyword_depth=CANDIDATE_DEPTH)
+            return Ranking(keyword, ranked=fused)
+        owners = self.catalog.owners(first_seen(semantic, keyword))
         if self.leads is None:
-            fused = score_fusion(semantic, keyword, article_of, keyword_depth=CANDIDATE_DEPTH)
-            return fused, keyword, article_of
-        articles = list(dict.fromkeys(article_of.values()))
-        cosines, first_passage = self.leads.lookup(query_vector, articles)
+            fused = fuse_articles(semantic, keyword, owners, keyword_depth=CANDIDATE_DEPTH)
+            return Ranking(keyword, fused=fused, owners=owners)
+        cosines, first_passage = self.leads.for_owners(query_vector, owners)
         leads = (
             lead_keyword.result()
             if lead_keyword is not None
             else self.leads.keyword(request.query, request.filters())
         )
-        fused = score_fusion(
+        fused = fuse_articles(
             semantic,
             keyword,
-            article_of,
+            owners,
             first_passage,
             cosines,
             leads,
             keyword_depth=CANDIDATE_DEPTH,
         )
-        return fused, keyword, article_of
+        return Ranking(keyword, fused=fused, owners=owners)
 
     def candidates(self, request: SearchRequest) -> Candidates:
         """The ranked candidates: grouped by article, reranked, collapsed."""
-        ranked, keyword, article_of = self.ranking(request)
+        ranking = self.ranking(request)
+        if ranking.fused is not None and self.reranker is None:
+            return self.by_article(request, ranking)
+        ranked, keyword, article_of = ranking.passages(), ranking.keyword, ranking.article_of()
         if not article_of:
             article_of = self.catalog.article_ids([pid for pid, _ in ranked])  # used 3 times
         others: dict[int, list[int]] = {}
@@ -224,6 +257,35 @@ class Searcher:
             clusters = self.catalog.clusters_of([article_of[pid] for pid, _ in ranked])
             ranked = collapse(ranked, article_of, clusters)
         scope = self.match_scope(request, keyword, article_of)
+        return Candidates(ranked, others, best, scope)
+
+    def by_article(self, request: SearchRequest, ranking: Ranking) -> Candidates:
+        """`candidates` for a ranking already grouped by article (`fuse_articles`): each
+        article's shown passage, collapsed by cluster of copies, on arrays. The same answer
+        as grouping and collapsing the ranked passages (search/collapse.py)."""
+        fused, owners = ranking.fused, ranking.owners
+        assert fused is not None and owners is not None
+        shown = np.flatnonzero(fused.shown)
+        heads, codes = fused.ids[shown], fused.codes[shown]
+        head_ids, scores = heads.tolist(), fused.scores[shown].tolist()
+        head_of = np.zeros(len(owners.articles), dtype=np.int64)
+        head_of[codes] = heads
+        others: dict[int, list[int]] = {pid: [] for pid in head_ids}
+        rest = np.flatnonzero(~fused.shown)
+        for pid, head in zip(fused.ids[rest].tolist(), head_of[fused.codes[rest]].tolist()):
+            others[head].append(pid)
+        names = owners.articles
+        best = {names[c]: pair for c, pair in zip(codes.tolist(), zip(head_ids, scores))}
+        kept = shown
+        if request.collapse:  # the best-ranked article of each cluster of copies
+            _, first = np.unique(owners.clusters[codes], return_index=True)
+            kept = shown[np.sort(first)]
+        ranked = list(zip(fused.ids[kept].tolist(), fused.scores[kept].tolist()))
+        matched = owners.codes_of([pid for pid, _ in ranking.keyword or []])
+        matched = matched[matched >= 0]
+        _, first_seen_at = np.unique(matched, return_index=True)
+        articles = tuple(names[c] for c in matched[np.sort(first_seen_at)].tolist())
+        scope = MatchScope(request.query, request.filters(), articles)
         return Candidates(ranked, others, best, scope)
 
     def match_scope(

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..records import LeadRow
 from ..search.fusion import LEAD_DEPTH
+from ..search.owners import Owners, lead_arrays
 from .fts import CommonTerms, fts_terms
 
 if TYPE_CHECKING:
@@ -96,6 +97,12 @@ class LeadIndex:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
         scores = matrix.reshape(len(rows), -1) @ query
         return {str(r[0]): float(s) for r, s in zip(rows, scores)}, first
+
+    def for_owners(
+        self, query_vector: np.ndarray, owners: Owners
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """`lookup` by article code (search/searcher.py's LeadEvidence)."""
+        return lead_arrays(self.lookup(query_vector, owners.articles), owners)
 
     def keyword(
         self, query: str, filters: Filters, depth: int = LEAD_DEPTH

@@ -33,6 +33,7 @@ import sqlite_utils
 
 from ..errors import ArchiveBusy, ArchiveDamaged, ArchiveError, StorageFull
 from ..records import ArticleWrite, ExactCopy, StoredChange
+from ..search.owners import Owners
 from . import dedup, fields
 from .leads import remove_leads, write_lead
 from .outlets import outlet_name, record_aliases
@@ -564,6 +565,12 @@ class Store:
         """article id -> the cluster of near copies it belongs to."""
         with self.reading() as conn:
             return dedup.clusters_of(conn, article_ids)
+
+    def owners(self, passage_ids: np.ndarray) -> Owners:
+        """The articles and clusters of these passages as codes (search/owners.py)."""
+        article_of = self.article_ids(passage_ids.tolist())
+        clusters = self.clusters_of(list(dict.fromkeys(article_of.values())))
+        return Owners.of(passage_ids, article_of, clusters)
 
     def copies_of(self, article_id: str) -> list[dict[str, Any]]:
         """Every other known copy of an article (exact and near)."""

@@ -28,6 +28,15 @@ def assert_same(archive: Archive) -> None:
         memory = archive.lead_search.lookup(vector, ids(archive))
         assert archive.passage_map.leads_loaded
         assert memory == archive.leads.lookup(vector, ids(archive))
+        # by article code (what search reads): the map's arrays == the store's lookup
+        passages = archive.store.passage_ids()
+        owners = archive.catalog.owners(passages)
+        cosines, first = archive.lead_search.for_owners(vector, owners)
+        their_cosines, their_first = archive.leads.for_owners(vector, owners)
+        assert first.tolist() == their_first.tolist()
+        assert (cosines is None) == (their_cosines is None)
+        if cosines is not None:
+            assert cosines.tolist() == their_cosines.tolist()
 
 
 @pytest.fixture
@@ -105,3 +114,20 @@ def test_leads_of_another_size_are_read_from_the_store(loaded: Archive):
     assert loaded.passage_map.current().lead_cosines(vector, ["wheat-1"]) is None
     cosines, first = loaded.lead_search.lookup(vector, ["wheat-1", "oil-1"])
     assert set(first) == {"wheat-1", "oil-1"} and set(cosines) == {"oil-1"}
+
+
+def test_codes_read_at_an_older_state_are_looked_up_by_article_id(loaded: Archive, tmp_path: Path):
+    """Article codes carry the map state they were read at: once the map has moved on (the
+    map may have renumbered its articles), the leads are read by article id instead."""
+    vector = loaded.embedder.encode_query("Barley shipments to Japan")
+    owners = loaded.catalog.owners(loaded.store.passage_ids())
+    edited = {**NEWS[0], "body": "Barley shipments to Japan fell in April, traders said."}
+    loaded.ingest([write_jsonl(tmp_path / "edit.jsonl", [edited])])
+    loaded.passage_map.current()
+    assert loaded.passage_map.lead_arrays(vector, owners.ordinals, owners.at) is None
+    cosines, first = loaded.lead_search.for_owners(vector, owners)
+    their_cosines, their_first = loaded.leads.for_owners(vector, owners)
+    assert cosines is not None and their_cosines is not None
+    assert cosines.tolist() == their_cosines.tolist() and first.tolist() == their_first.tolist()
+    wheat = owners.articles.index("wheat-1")
+    assert first[wheat] == loaded.get("wheat-1")["passages"][0]["id"]  # today's, not the old

@@ -49,10 +49,29 @@ def assert_same_as_sql(archive: Archive, pmap: PassageMap) -> None:
     for i in best:
         followers = [int(order[j]) for j in np.flatnonzero(lead == i) if j != i]
         assert followers == others[ranked[i][0]]
+    # the articles as codes (search/owners.py): the map's equal the store's SQL, passage by
+    # passage and cluster by cluster
+    mine, theirs = archive.catalog.owners(order), archive.store.owners(order)
+    for owners in (mine, theirs):
+        assert [owners.articles[c] if c >= 0 else None for c in owners.codes] == [
+            article_of.get(int(p)) for p in order
+        ]
+        assert [owners.codes_of(order)[i] for i in range(len(order))] == owners.codes.tolist()
+    assert mine.articles == theirs.articles  # both in first-seen order
+    assert _partition(mine.clusters) == _partition(theirs.clusters)
+    assert mine.ordinals is not None and theirs.ordinals is None
     # each passage's position in its article, as stored (-1 for an id the archive lacks)
     with archive.store.reading() as conn:
         stored = dict(conn.execute("SELECT id, position FROM passages").fetchall())
     assert pmap.positions(order).tolist() == [stored.get(int(p), -1) for p in order]
+
+
+def _partition(codes: np.ndarray) -> list[list[int]]:
+    """Which positions share a code (codes themselves are arbitrary)."""
+    groups: dict[int, list[int]] = {}
+    for i, code in enumerate(codes.tolist()):
+        groups.setdefault(code, []).append(i)
+    return sorted(groups.values())
 
 
 def test_grouping_and_collapsing_follow_the_archive(archive: Archive):
