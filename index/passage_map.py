@@ -334,8 +334,7 @@ class PassageMap:
             ordinals = np.unique(self.articles(passage_ids))
             if len(ordinals) and ordinals[0] < 0:  # not a passage at this lineage: not ours
                 return None
-            names = self.article_ids
-            return {names[o] for o in ordinals.tolist()}
+            return set(map(self.article_ids.__getitem__, ordinals.tolist()))
         finally:
             self.lock.release()
 

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -94,11 +95,18 @@ def rarest_first(conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[s
     return sorted(((t, n, exact) for t, (n, exact) in known.items()), key=lambda x: x[1])
 
 
+def matching_ids(conn: sqlite3.Connection, term: str) -> Iterator[int]:
+    """The ids of the passages matching `term`, unpacked from their rows in C (a Python loop
+    over thousands of rows per term cost more than reading them, on a side thread that
+    shares the GIL with the search it runs beside)."""
+    return chain.from_iterable(conn.execute(MATCHES, [term]))
+
+
 def owners_of(conn: sqlite3.Connection, term: str, owners: Owners | None) -> set[str]:
     """The articles holding `term`: its matches mapped through `owners` when it can, else in
     SQL through passages_owner."""
     if owners is not None:
-        ids = np.fromiter((row[0] for row in conn.execute(MATCHES, [term])), dtype=np.int64)
+        ids = np.fromiter(matching_ids(conn, term), dtype=np.int64)
         found = owners(ids)
         if found is not None:
             return found
@@ -162,8 +170,7 @@ def with_term(survivors: Survivors, term: str, count: int, exact: bool) -> set[s
         return owners_of(conn, term, survivors.owners)
     if best == fetch_ids:
         passages = survivors.load_passages()
-        found = (passages.get(row[0]) for row in conn.execute(MATCHES, [term]))
-        return {a for a in found if a is not None}
+        return {passages[pid] for pid in passages.keys() & matching_ids(conn, term)}
     ranges = json.dumps(survivors.runs(), ensure_ascii=False)
     return {row[0] for row in conn.execute(SEEK, [ranges, term])}
 
