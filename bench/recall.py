@@ -299,6 +299,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="real,100000,1000000")
     parser.add_argument("--kinds", default="ivf,hnsw")
     parser.add_argument("--nprobe", default="4,8,16,32,64,128,256")
+    parser.add_argument(
+        "--lists", default="", help="IVF kinds: numbers of lists to build (default: the archive's)"
+    )
     parser.add_argument("--ef", default="16,32,64,128,256,512")
     parser.add_argument("--hnsw-max", type=int, default=1_000_000)
     parser.add_argument("--queries", type=Path, nargs="*", help="JSONL files with a query field")
@@ -345,11 +348,14 @@ def main() -> int:
             f"queries' top-1 cosine median {np.median(top1):.3f}",
             flush=True,
         )
-        for kind in args.kinds.split(","):
+        lists = [int(n) for n in args.lists.split(",") if n] or [None]
+        for kind, nlist in [(k, n) for k in args.kinds.split(",") for n in lists]:
             if kind == "hnsw" and size > args.hnsw_max:
                 continue
+            if nlist is not None and not kind.startswith("ivf"):
+                continue
             started = time.perf_counter()
-            index = build(kind, collection)
+            index = build(kind, collection, nlist)
             built = time.perf_counter() - started
             size_bytes = index_bytes(index) if kind != "hnsw" or size <= 200_000 else None
             if kind == "hnsw":

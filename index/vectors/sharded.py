@@ -37,7 +37,7 @@ import numpy as np
 from ..distributed import require_ray
 from ..sync import follows
 from .base import EXACT_FILTER_LIMIT
-from .ivf import IVF_NPROBE_FRACTION, IvfIndex, ivf_lists
+from .ivf import IvfIndex, ivf_lists, ivf_nprobe
 
 if TYPE_CHECKING:
     from ..sync import VectorSource
@@ -50,7 +50,7 @@ class ShardSettings:
     """One index's settings; a single index with these settings ranks like the shards."""
 
     nlist: int
-    nprobe: int | None = None  # default: VectorIndex's rule (nlist/16, at least 32)
+    nprobe: int | None = None  # default: the IVF index's rule (ivf.py's `ivf_nprobe`)
     pq_m: int = 0  # 0: IVF-Flat; else IVF-PQ with pq_m sub-quantizers of pq_bits
     pq_bits: int = 8
 
@@ -58,7 +58,7 @@ class ShardSettings:
     def probes(self) -> int:
         if self.nprobe:
             return min(self.nlist, self.nprobe)
-        return min(self.nlist, max(32, int(self.nlist * IVF_NPROBE_FRACTION)))
+        return ivf_nprobe(self.nlist)
 
     def bytes_per_vector(self, dimension: int) -> int:
         code = self.pq_m * self.pq_bits // 8 if self.pq_m else 4 * dimension

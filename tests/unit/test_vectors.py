@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newsarchive.index.vectors import auto_kind, build_index, ivf_nprobe, load_index
+from newsarchive.index.vectors import auto_kind, build_index, ivf_lists, ivf_nprobe, load_index
 
 
 def clustered(n: int, seed: int, dimension: int = 384) -> np.ndarray:
@@ -110,11 +110,23 @@ def test_wide_filters_select_the_same_ids_as_a_bitmap(kind: str, monkeypatch):
     ("nlist", "nprobe"),
     # 256 lists (archives of ~45k-200k passages): 64, where real vectors gave recall@10
     # 0.973-0.981 and 32 gave 0.930-0.949 (bench/recall.py); 1,024 lists (1M): 64 gave 0.969;
-    # then a sixteenth of the lists
-    [(16, 16), (256, 64), (512, 64), (1024, 64), (4096, 256)],
+    # then a sixteenth of the lists, and a thirty-second from 4,096 lists (the many-lists rule:
+    # 4,096 lists at 1M, where 128 gave 0.978)
+    [(16, 16), (256, 64), (512, 64), (1024, 64), (2048, 128), (4096, 128), (16384, 512)],
 )
 def test_ivf_visits_enough_lists_for_recall_on_real_vectors(nlist: int, nprobe: int):
     assert ivf_nprobe(nlist) == nprobe
+
+
+@pytest.mark.parametrize(
+    ("count", "nlist"),
+    # ~sqrt(n) up to ~524k passages, then four times that (bench/README.md, "Recall on real
+    # vectors": at 1M, 4,096 lists visited 128 at a time beat 1,024 visited 64 at a time)
+    [(100_000, 256), (300_000, 512), (500_000, 512), (550_000, 4096), (1_000_000, 4096)]
+    + [(4_000_000, 8192), (10_000_000, 16384)],
+)
+def test_large_archives_get_four_times_the_lists(count: int, nlist: int):
+    assert ivf_lists(count) == nlist
 
 
 def test_an_ivf_index_saved_with_an_older_lower_nprobe_searches_with_todays(tmp_path: Path):
