@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsarchive.archive import Archive
+from newsarchive.archive.search.searcher import Searcher
 from newsarchive.index.embedders.hashing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,3 +139,18 @@ NEWS = [
 @pytest.fixture
 def news_file(tmp_path: Path) -> Path:
     return write_jsonl(tmp_path / "news.jsonl", NEWS)
+
+
+def searcher_like(searcher: Searcher, **changes) -> Searcher:
+    """A Searcher with the same parts as `searcher` but those named in `changes` (catalog,
+    leads, pool...): the same archive searched another way, to compare the two."""
+    parts = {
+        "catalog": searcher.catalog,
+        "keyword_search": searcher.keyword,
+        "vector_search": searcher.vector_search,
+        "encode_query": searcher.encode_query,
+        "matches": searcher.matches,
+        "leads": searcher.leads,
+        **changes,
+    }
+    return Searcher(**parts)

@@ -11,7 +11,7 @@ from newsarchive.archive.search.matching import MatchScope
 from newsarchive.archive.search.request import SearchRequest
 from newsarchive.archive.search.searcher import Candidates, Searcher
 
-from conftest import NEWS, SEED
+from conftest import NEWS, SEED, searcher_like
 
 STORY = " ".join(
     f"Grain traders in port {i} said wheat shipments grew by {i} percent this week."
@@ -48,14 +48,7 @@ def test_by_article_equals_grouping_one_passage_at_a_time(archive: Archive):
     archive.ingest_articles([dict(n) for n in NEWS] + [dict(c) for c in COPIES])
     archive.ingest([SEED])
     mapped = archive.searcher()
-    stored = Searcher(
-        archive.store,
-        mapped.keyword,
-        mapped.vector_search,
-        mapped.encode_query,
-        matches=mapped.matches,
-        leads=archive.leads,
-    )
+    stored = searcher_like(mapped, catalog=archive.store, leads=archive.leads)
     collapsed = several = 0
     for query in QUERIES:
         for options in OPTIONS:

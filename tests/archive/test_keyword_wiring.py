@@ -8,9 +8,8 @@ from pathlib import Path
 
 from newsarchive.archive import Archive
 from newsarchive.archive.search.request import SearchRequest
-from newsarchive.archive.search.searcher import Searcher
 
-from conftest import NEWS, SEED
+from conftest import NEWS, SEED, searcher_like
 
 
 def test_past_the_threshold_tantivy_answers_and_fts5_is_the_fallback(archive: Archive):
@@ -36,14 +35,7 @@ def test_overlapped_hybrid_equals_sequential(archive: Archive):
     archive.ingest_articles([dict(n) for n in NEWS])
     archive.ingest([SEED])
     overlapped = archive.searcher()
-    sequential = Searcher(
-        overlapped.catalog,
-        overlapped.keyword,
-        overlapped.vector_search,
-        overlapped.encode_query,
-        matches=overlapped.matches,
-        leads=overlapped.leads,
-    )
+    sequential = searcher_like(overlapped, pool=None)  # the same parts, no pool: sequential
     for query in ("US troops Iraq", "wheat exports", "late goal", "crude"):
         for options in ({}, {"since": "1987-01-01", "until": "1987-12-31"}, {"source": "BBC"}):
             request = SearchRequest.make(query, **options)
